@@ -1,0 +1,97 @@
+package dev.nightshift.jobs.cli;
+
+import dev.nightshift.model.LlamaConfig;
+import dev.nightshift.model.RandomWeights;
+import dev.nightshift.toolchain.ConversionListener;
+import dev.nightshift.toolchain.ConversionOptions;
+import dev.nightshift.toolchain.ModelConverter;
+import dev.nightshift.toolchain.Precision;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+@Command(name = "convert", mixinStandardHelpOptions = true,
+        description = {"Convert a Llama checkpoint into an ONNX model folder (model.onnx, model.onnx.data, genai_config.json, tokenizer files).",
+                "",
+                "Sources: a llama2.c checkpoint file (version 0 or 1), a Hugging Face folder (config.json + *.safetensors), "
+                        + "or --random SHAPE for seeded random weights (tests and benchmarks)."},
+        footer = {"", "Examples:",
+                "  nightshift convert --from ../shared/models/stories260K/stories260K.bin --tokenizer ../shared/models/stories260K/tok512.bin --to models/stories260K-int4 --precision int4",
+                "  nightshift convert --from /models/Llama-3.2-1B-Instruct --to models/llama32-1b-int4",
+                "  nightshift convert --random llama-3.2-1b --to models/random-1b-int4"})
+final class ConvertCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--from", paramLabel = "FILE|DIR", description = "llama2.c checkpoint file or Hugging Face folder.")
+    Path from;
+
+    @Option(names = "--random", paramLabel = "SHAPE",
+            description = "Random weights instead of --from: ${COMPLETION-CANDIDATES}, or dim,hidden,layers,heads,kvHeads,vocab[,context].",
+            completionCandidates = RandomShapes.Names.class)
+    String random;
+
+    @Option(names = "--seed", defaultValue = "42", description = "Seed for --random (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--to", required = true, paramLabel = "DIR", description = "New or empty output folder.")
+    Path to;
+
+    @Option(names = "--precision", defaultValue = "int4", description = "int4, int8, fp16 or fp32 (default: ${DEFAULT-VALUE}).")
+    String precision;
+
+    @Option(names = "--block-size", defaultValue = "32", description = "Quantization block size (default: ${DEFAULT-VALUE}).")
+    int blockSize;
+
+    @Option(names = "--asymmetric", description = "Asymmetric quantization (zero points) instead of symmetric.")
+    boolean asymmetric;
+
+    @Option(names = "--accuracy-level", defaultValue = "4",
+            description = "MatMulNBits accuracy_level: 4 = int8 activations on CPU (fast), 0 = provider default (default: ${DEFAULT-VALUE}).")
+    int accuracyLevel;
+
+    @Option(names = "--context-length", defaultValue = "0", description = "KV cache length; 0 keeps the checkpoint's.")
+    int contextLength;
+
+    @Option(names = "--tokenizer", paramLabel = "FILE", description = "llama2.c tokenizer .bin to convert into tokenizer.json.")
+    Path tokenizer;
+
+    @Override
+    public Integer call() throws Exception {
+        if ((from == null) == (random == null)) {
+            throw new UserError.Usage("give exactly one of --from or --random");
+        }
+        ConversionOptions options = new ConversionOptions(Precision.parse(precision), blockSize, !asymmetric,
+                accuracyLevel, contextLength);
+        PrintWriter out = spec.commandLine().getOut();
+        ProgressBar bar = new ProgressBar(spec.commandLine().getErr());
+        ConversionListener listener = (stage, done, total) -> {
+            if (stage.equals("weights")) {
+                bar.update(done, total);
+            }
+        };
+        long started = System.nanoTime();
+        ModelConverter.ConversionResult result;
+        if (random != null) {
+            LlamaConfig config = RandomShapes.parse(random);
+            result = ModelConverter.convert(new RandomWeights(config, seed), to, options, tokenizer, listener);
+        } else {
+            result = ModelConverter.convert(from, to, options, tokenizer, listener);
+        }
+        bar.finish();
+        double seconds = (System.nanoTime() - started) / 1e9;
+        out.printf(Locale.ROOT, "wrote %s (%s, %,d parameters, %.1f MiB) in %.1f s%n", result.folder(),
+                options.precision().id(), result.config().parameterCount(), result.totalBytes() / 1048576.0, seconds);
+        for (String note : result.notes()) {
+            out.println("note: " + note);
+        }
+        return 0;
+    }
+}

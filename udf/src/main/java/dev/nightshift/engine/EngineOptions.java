@@ -1,0 +1,65 @@
+package dev.nightshift.engine;
+
+import java.util.Locale;
+
+/**
+ * How the engine runs a model.
+ *
+ * @param provider         "cpu" or "cuda"
+ * @param deviceId         CUDA device
+ * @param requireGpu       fail instead of falling back to CPU when CUDA is unavailable
+ * @param intraOpThreads   ONNX Runtime threads per run; 0 = the cores available to this JVM
+ * @param kvBudgetBytes    KV-cache bytes one batch may use; batches are sized by it
+ * @param maxBatchSize     upper bound on rows per batch
+ */
+public record EngineOptions(String provider, int deviceId, boolean requireGpu, int intraOpThreads,
+                            long kvBudgetBytes, int maxBatchSize) {
+
+    public EngineOptions {
+        provider = provider == null ? "cpu" : provider.toLowerCase(Locale.ROOT);
+        if (!provider.equals("cpu") && !provider.equals("cuda")) {
+            throw new IllegalArgumentException("provider must be cpu or cuda, got '" + provider + "'");
+        }
+        if (deviceId < 0) {
+            throw new IllegalArgumentException("device id must not be negative, got " + deviceId);
+        }
+        if (intraOpThreads < 0) {
+            throw new IllegalArgumentException("threads must be 0 (all cores) or positive, got " + intraOpThreads);
+        }
+        if (kvBudgetBytes < 1 << 20) {
+            throw new IllegalArgumentException("KV budget must be at least 1 MiB, got " + kvBudgetBytes + " bytes");
+        }
+        if (maxBatchSize < 1) {
+            throw new IllegalArgumentException("max batch size must be at least 1, got " + maxBatchSize);
+        }
+    }
+
+    /** CPU, all cores, 1 GiB of KV cache per batch, at most 64 rows. */
+    public static EngineOptions defaults() {
+        return new EngineOptions("cpu", 0, false, 0, 1L << 30, 64);
+    }
+
+    public EngineOptions withProvider(String value) {
+        return new EngineOptions(value, deviceId, requireGpu, intraOpThreads, kvBudgetBytes, maxBatchSize);
+    }
+
+    public EngineOptions withDevice(int id, boolean required) {
+        return new EngineOptions(provider, id, required, intraOpThreads, kvBudgetBytes, maxBatchSize);
+    }
+
+    public EngineOptions withThreads(int threads) {
+        return new EngineOptions(provider, deviceId, requireGpu, threads, kvBudgetBytes, maxBatchSize);
+    }
+
+    public EngineOptions withKvBudget(long bytes) {
+        return new EngineOptions(provider, deviceId, requireGpu, intraOpThreads, bytes, maxBatchSize);
+    }
+
+    public EngineOptions withMaxBatchSize(int rows) {
+        return new EngineOptions(provider, deviceId, requireGpu, intraOpThreads, kvBudgetBytes, rows);
+    }
+
+    public int threads() {
+        return intraOpThreads > 0 ? intraOpThreads : Runtime.getRuntime().availableProcessors();
+    }
+}

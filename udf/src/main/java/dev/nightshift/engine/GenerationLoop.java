@@ -1,0 +1,132 @@
+package dev.nightshift.engine;
+
+import ai.onnxruntime.OrtException;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Generates one batch: prefill (shared prefix copied in, remainders fed per row, or every prompt in one
+ * padded call), then one decode step per token until every row has stopped.
+ */
+final class GenerationLoop {
+
+    private final DecoderModel model;
+    private final TextTokenizer tokenizer;
+    private final Map<String, SharedCacheRun> prefixes;
+
+    GenerationLoop(DecoderModel model, TextTokenizer tokenizer, Map<String, SharedCacheRun> prefixes) {
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.prefixes = prefixes;
+    }
+
+    void run(List<Row> rows) throws OrtException {
+        int batch = rows.size();
+        int maxLength = 0;
+        for (Row row : rows) {
+            maxLength = Math.max(maxLength, row.prompt.length + row.maxNewTokens);
+        }
+        try (BatchRun run = BatchRun.create(model, batch, maxLength)) {
+            // Prefill: reuse a shared prefix when the graph allows it, else every prompt in one call.
+            float[][] logits = prefill(run, rows);
+            int[] tokens = new int[batch];
+            boolean[] advance = new boolean[batch];
+            while (true) {
+                long now = System.nanoTime();
+                boolean anyActive = false;
+                for (int b = 0; b < batch; b++) {
+                    Row row = rows.get(b);
+                    advance[b] = false;
+                    if (row.done()) {
+                        tokens[b] = model.padId;
+                        continue;
+                    }
+                    int token = row.sampler.next(logits[b]);
+                    if (row.count == 0) {
+                        row.firstTokenNanos = now;
+                    }
+                    stopOrAppend(row, token, now);
+                    tokens[b] = token;
+                    advance[b] = !row.done();
+                    anyActive |= advance[b];
+                }
+                if (!anyActive) {
+                    break;
+                }
+                // Decode: every row feeds its last token; finished rows feed padding and keep their length.
+                logits = run.step(tokens, advance);
+            }
+        }
+    }
+
+    private float[][] prefill(BatchRun run, List<Row> rows) throws OrtException {
+        int batch = rows.size();
+        Row first = rows.get(0);
+        if (run instanceof SharedCacheRun shared && first.prefixKey != null) {
+            SharedCacheRun prefix = prefixes.computeIfAbsent(first.prefixKey, key -> prefillPrefix(first.prefixIds));
+            float[][] logits = new float[batch][];
+            for (int b = 0; b < batch; b++) {
+                Row row = rows.get(b);
+                int positions = row.sharedPositions();
+                shared.copyPrefix(prefix, 0, b, positions);
+                logits[b] = shared.extend(b, java.util.Arrays.copyOfRange(row.prompt, positions, row.prompt.length));
+            }
+            return logits;
+        }
+        int[][] prompts = new int[batch][];
+        for (int b = 0; b < batch; b++) {
+            prompts[b] = rows.get(b).prompt;
+        }
+        return run.prefill(prompts);
+    }
+
+    private SharedCacheRun prefillPrefix(int[] ids) {
+        SharedCacheRun prefix = new SharedCacheRun(model, 1, ids.length);
+        try {
+            prefix.prefill(new int[][]{ids});
+            return prefix;
+        } catch (OrtException e) {
+            prefix.close();
+            throw new IllegalStateException("prefilling the shared prefix failed: " + e.getMessage(), e);
+        }
+    }
+
+    private void stopOrAppend(Row row, int token, long now) {
+        boolean stoppedByString = false;
+        if (model.isEos(token)) {
+            row.finish = FinishReason.STOP;
+        } else {
+            row.add(token);
+            if (!row.options.stopStrings().isEmpty()) {
+                String text = tokenizer.decode(row.tokens());
+                int cut = firstStop(text, row.options.stopStrings());
+                if (cut >= 0) {
+                    row.text = text.substring(0, cut);
+                    row.finish = FinishReason.STOP;
+                    stoppedByString = true;
+                }
+            }
+            if (!row.done() && row.count >= row.maxNewTokens) {
+                row.finish = FinishReason.LENGTH;
+            }
+        }
+        if (row.done()) {
+            row.finishedNanos = now;
+            if (!stoppedByString) {
+                row.text = tokenizer.decode(row.tokens());
+            }
+        }
+    }
+
+    static int firstStop(String text, List<String> stops) {
+        int cut = -1;
+        for (String stop : stops) {
+            int at = text.indexOf(stop);
+            if (at >= 0 && (cut < 0 || at < cut)) {
+                cut = at;
+            }
+        }
+        return cut;
+    }
+}

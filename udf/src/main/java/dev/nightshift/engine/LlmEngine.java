@@ -1,0 +1,365 @@
+package dev.nightshift.engine;
+
+import ai.onnxruntime.OrtException;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Semaphore;
+
+/**
+ * Batched Llama text generation on ONNX Runtime: N prompts in, N completions out.
+ *
+ * <pre>{@code
+ * try (LlmEngine engine = LlmEngine.open(Path.of("models/stories260K"), EngineOptions.defaults())) {
+ *     List<GenerationResult> out = engine.generate(List.of(Prompt.of("Once upon a time", GenerationOptions.greedy(64))));
+ * }
+ * }</pre>
+ *
+ * <p><b>Guarantee.</b> Under greedy decoding a row's output is the same, token for token, whatever
+ * other rows share its batch: batches never change a row's arithmetic (right padding with per-row
+ * attention lengths for GQA graphs; equal-length batches for the others), a shared prefix is applied
+ * per row whatever its batch, and each row samples from its own seeded stream.
+ *
+ * <p><b>Concurrency.</b> One engine per model per JVM serves every thread (every Spark task of an
+ * executor). Each call keeps its own KV caches; batches from different threads run one at a time,
+ * since each already uses all the intra-op threads, so concurrent callers queue rather than oversubscribe
+ * the cores. Tokenization and result decoding run outside that gate.
+ */
+public final class LlmEngine implements TextGenerator {
+
+    private final DecoderModel model;
+    private final TextTokenizer tokenizer;
+    private final EngineOptions options;
+    private final ModelInfo info;
+    private final Semaphore gate = new Semaphore(1, true);
+    private final ChatTemplate chatTemplate;
+    private final String chatProblem;
+
+    private LlmEngine(DecoderModel model, TextTokenizer tokenizer, EngineOptions options, ModelInfo info) {
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.options = options;
+        this.info = info;
+        ChatTemplate template = null;
+        String problem;
+        try {
+            template = tokenizer.chatTemplate().orElse(null);
+            problem = "chat formatting was asked for, but " + model.folder + " has no chat template (tokenizer_config.json "
+                    + "chat_template or chat_template.jinja); turn chat off or add the model's template";
+        } catch (IOException | RuntimeException e) {
+            problem = "the chat template of " + model.folder + " cannot be used: " + describe(e);
+        }
+        this.chatTemplate = template;
+        this.chatProblem = problem;
+    }
+
+    /**
+     * Opens a model folder (from {@code nightshift convert}, ONNX Runtime GenAI's builder, or a Hugging Face
+     * Optimum export). Everything that can be wrong with the folder is reported here, before any work starts.
+     *
+     * @throws IllegalArgumentException naming the missing or broken file and the fix
+     */
+    public static LlmEngine open(Path folder, EngineOptions options) throws IOException {
+        if (!Files.isDirectory(folder)) {
+            throw new IllegalArgumentException("model folder " + folder + " does not exist (or is not a folder); "
+                    + "convert a checkpoint with `nightshift convert --from CHECKPOINT --to " + folder + "`");
+        }
+        TextTokenizer tokenizer = TextTokenizer.load(folder);
+        try {
+            DecoderModel model = DecoderModel.open(folder, options);
+            String id = folder.toAbsolutePath().normalize().getFileName().toString();
+            ModelInfo info = new ModelInfo(id, fingerprint(folder), model.contextLength, model.precision, model.provider);
+            return new LlmEngine(model, tokenizer, options, info);
+        } catch (IOException | RuntimeException e) {
+            tokenizer.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public ModelInfo model() {
+        return info;
+    }
+
+    /** Warnings from loading (for instance a CUDA request that fell back to CPU); the caller decides how to show them. */
+    public List<String> warnings() {
+        return model.warnings;
+    }
+
+    public TextTokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    @Override
+    public int countTokens(String text) {
+        return tokenizer.encode(text).length - (tokenizer.addsBos() ? 1 : 0);
+    }
+
+    @Override
+    public List<GenerationResult> generate(List<Prompt> prompts) {
+        GenerationResult[] results = new GenerationResult[prompts.size()];
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < prompts.size(); i++) {
+            try {
+                rows.add(prepare(i, prompts.get(i)));
+            } catch (RuntimeException e) {
+                results[i] = GenerationResult.failed(describe(e), 0);
+            }
+        }
+        execute(rows, results);
+        return Arrays.asList(results);
+    }
+
+    /** Generates from token ids (no tokenizer, no chat template): for callers that tokenize themselves, and for tests. */
+    public List<GenerationResult> generateIds(List<int[]> prompts, GenerationOptions options) {
+        GenerationResult[] results = new GenerationResult[prompts.size()];
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < prompts.size(); i++) {
+            int[] ids = prompts.get(i);
+            Row row = new Row(i, ids.length == 0 ? new int[]{model.bosId} : ids, options, null, null, false, model.contextLength);
+            if (ids.length == 0 || ids.length >= model.contextLength) {
+                row.error = ids.length == 0 ? "empty prompt" : "prompt of " + ids.length
+                        + " tokens does not fit the model's context of " + model.contextLength + " tokens";
+            }
+            rows.add(row);
+        }
+        execute(rows, results);
+        return Arrays.asList(results);
+    }
+
+    private void execute(List<Row> rows, GenerationResult[] results) {
+        for (Row row : rows) {
+            if (row.error != null) {
+                results[row.index] = row.result(0);
+            }
+        }
+        List<Row> runnable = new ArrayList<>(rows);
+        runnable.removeIf(row -> row.error != null);
+        Map<String, SharedCacheRun> prefixes = new LinkedHashMap<>();
+        try {
+            GenerationLoop loop = new GenerationLoop(model, tokenizer, prefixes);
+            for (List<Row> batch : plan(runnable)) {
+                long start = System.nanoTime();
+                try {
+                    gate.acquireUninterruptibly();
+                    try {
+                        loop.run(batch);
+                    } finally {
+                        gate.release();
+                    }
+                } catch (OrtException | RuntimeException e) {
+                    for (Row row : batch) {
+                        row.error = "inference failed for this row's batch: " + describe(e);
+                    }
+                }
+                for (Row row : batch) {
+                    results[row.index] = row.result(start);
+                }
+            }
+        } finally {
+            prefixes.values().forEach(SharedCacheRun::close);
+        }
+    }
+
+    @Override
+    public List<LabelScores> classify(List<Prompt> prompts, List<String> labels) {
+        if (labels == null || labels.isEmpty()) {
+            throw new IllegalArgumentException("classify needs at least one label");
+        }
+        List<LabelScores> scores = new ArrayList<>();
+        for (int i = 0; i < prompts.size(); i++) {
+            Row row;
+            try {
+                row = prepare(i, prompts.get(i));
+            } catch (RuntimeException e) {
+                scores.add(new LabelScores(labels, new double[0], 0, describe(e)));
+                continue;
+            }
+            if (row.error != null) {
+                scores.add(new LabelScores(labels, new double[0], row.prompt.length, row.error));
+                continue;
+            }
+            try {
+                gate.acquireUninterruptibly();
+                try {
+                    scores.add(new LabelScorer(model, tokenizer).score(row, renderedText(prompts.get(i)), labels));
+                } finally {
+                    gate.release();
+                }
+            } catch (OrtException | RuntimeException e) {
+                scores.add(new LabelScores(labels, new double[0], row.prompt.length, "label scoring failed: " + describe(e)));
+            }
+        }
+        return scores;
+    }
+
+    /** Text to ids, chat template, shared prefix, overflow policy: everything that can fail per row, before any batch. */
+    private Row prepare(int index, Prompt prompt) {
+        String text = renderedText(prompt);
+        int[] ids = toInts(tokenizer.encode(text));
+        if (ids.length == 0) {
+            Row row = new Row(index, new int[]{model.bosId}, prompt.options(), null, null, false, model.contextLength);
+            row.error = "empty prompt: the model needs at least one token (a tokenizer without BOS gave none); "
+                    + "check the text column or prompt template";
+            return row;
+        }
+        boolean truncated = false;
+        int limit = model.contextLength - 1;
+        if (ids.length > limit) {
+            OverflowPolicy policy = prompt.options().overflow();
+            if (policy == OverflowPolicy.ERROR) {
+                Row row = new Row(index, Arrays.copyOf(ids, 1), prompt.options(), null, null, false, model.contextLength);
+                row.error = "prompt of " + ids.length + " tokens does not fit the model's context of " + model.contextLength
+                        + " tokens; shorten the text, or set the overflow policy to truncate_head or truncate_middle";
+                return row;
+            }
+            int keep = Math.max(1, Math.min(limit, model.contextLength - prompt.options().maxNewTokens()));
+            keep = Math.max(keep, model.contextLength / 2);
+            ids = truncate(ids, keep, policy);
+            truncated = true;
+        }
+        String prefixKey = null;
+        int[] prefixIds = null;
+        if (!prompt.sharedPrefix().isEmpty() && !truncated) {
+            int at = prompt.chat() ? text.indexOf(prompt.text()) : 0;
+            if (at >= 0) {
+                prefixKey = text.substring(0, at + prompt.sharedPrefix().length());
+                prefixIds = toInts(tokenizer.encode(prefixKey));
+            }
+        }
+        return new Row(index, ids, prompt.options(), prefixKey, prefixIds, truncated, model.contextLength);
+    }
+
+    private String renderedText(Prompt prompt) {
+        if (!prompt.chat()) {
+            return prompt.text();
+        }
+        if (chatTemplate == null) {
+            throw new IllegalArgumentException(chatProblem);
+        }
+        return chatTemplate.render(List.of(new ChatMessage("user", prompt.text())), true);
+    }
+
+    private static int[] truncate(int[] ids, int keep, OverflowPolicy policy) {
+        if (policy == OverflowPolicy.TRUNCATE_HEAD) {
+            return Arrays.copyOf(ids, keep);
+        }
+        int head = keep / 2;
+        int tail = keep - head;
+        int[] out = new int[keep];
+        System.arraycopy(ids, 0, out, 0, head);
+        System.arraycopy(ids, ids.length - tail, out, head, tail);
+        return out;
+    }
+
+    /**
+     * Batches by KV-cache budget: rows sorted by shared prefix and length (less padding), grouped while
+     * rows x (longest prompt + most new tokens) x KV bytes per token stays within the budget.
+     */
+    private List<List<Row>> plan(List<Row> rows) {
+        List<Row> sorted = new ArrayList<>(rows);
+        sorted.sort(Comparator.comparing((Row r) -> r.prefixKey == null ? "" : r.prefixKey)
+                .thenComparingInt(r -> r.prompt.length).thenComparingInt(r -> r.index));
+        List<List<Row>> batches = new ArrayList<>();
+        List<Row> current = new ArrayList<>();
+        int longest = 0;
+        for (Row row : sorted) {
+            int length = row.prompt.length + row.maxNewTokens;
+            boolean fits = !current.isEmpty()
+                    && current.size() < options.maxBatchSize()
+                    && java.util.Objects.equals(current.get(0).prefixKey, row.prefixKey)
+                    && (model.sharedBuffer || current.get(0).prompt.length == row.prompt.length)
+                    && (current.size() + 1L) * Math.max(longest, length) * model.kvBytesPerToken() <= options.kvBudgetBytes();
+            if (!fits && !current.isEmpty()) {
+                batches.add(current);
+                current = new ArrayList<>();
+                longest = 0;
+            }
+            current.add(row);
+            longest = Math.max(longest, length);
+        }
+        if (!current.isEmpty()) {
+            batches.add(current);
+        }
+        return batches;
+    }
+
+    static int[] toInts(long[] ids) {
+        int[] out = new int[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            out[i] = (int) ids[i];
+        }
+        return out;
+    }
+
+    static String describe(Throwable e) {
+        String message = e.getMessage();
+        return message == null ? e.getClass().getSimpleName() : message;
+    }
+
+    /**
+     * A stable identity of the model's content: SHA-256 over the graph, the configs and the tokenizer,
+     * plus the weight file's size and 64 sampled 64 KiB blocks (hashing many gigabytes at every executor
+     * start would cost more than it protects).
+     */
+    static String fingerprint(Path folder) throws IOException {
+        MessageDigest digest;
+        try {
+            digest = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        for (String name : List.of("model.onnx", "genai_config.json", "config.json", "tokenizer.json", "tokenizer_config.json")) {
+            Path file = folder.resolve(name);
+            if (Files.isRegularFile(file)) {
+                digest.update(name.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                try (InputStream in = Files.newInputStream(file)) {
+                    byte[] buffer = new byte[1 << 16];
+                    for (int read; (read = in.read(buffer)) > 0; ) {
+                        digest.update(buffer, 0, read);
+                    }
+                }
+            }
+        }
+        Path data = folder.resolve("model.onnx.data");
+        if (Files.isRegularFile(data)) {
+            try (FileChannel channel = FileChannel.open(data, StandardOpenOption.READ)) {
+                long size = channel.size();
+                digest.update(ByteBuffer.allocate(8).putLong(0, size));
+                ByteBuffer block = ByteBuffer.allocate(1 << 16);
+                for (int i = 0; i < 64 && size > 0; i++) {
+                    block.clear();
+                    channel.read(block, size / 64 * i);
+                    block.flip();
+                    digest.update(block);
+                }
+            }
+        }
+        return HexFormat.of().formatHex(digest.digest()).substring(0, 16);
+    }
+
+    @Override
+    public void close() {
+        try {
+            model.close();
+        } catch (OrtException e) {
+            throw new IllegalStateException("closing the ONNX Runtime session failed: " + e.getMessage(), e);
+        } finally {
+            tokenizer.close();
+        }
+    }
+}

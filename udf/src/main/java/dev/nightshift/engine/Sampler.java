@@ -1,0 +1,101 @@
+package dev.nightshift.engine;
+
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.SplittableRandom;
+
+/**
+ * Picks the next token of one row: greedy (first maximum, as llama2.c) or sampled with temperature,
+ * top-k and top-p, after an optional repetition penalty. Each row owns its random stream, seeded by
+ * the row's seed alone, so a row samples the same tokens whatever batch it runs in.
+ */
+final class Sampler {
+
+    /** Tokens this far below the best logit (after temperature) carry under e^-40 of the mass and are skipped. */
+    private static final float NEGLIGIBLE = 40f;
+
+    private final GenerationOptions options;
+    private final SplittableRandom random;
+    private final BitSet seen = new BitSet();
+
+    Sampler(GenerationOptions options, int[] prompt) {
+        this.options = options;
+        this.random = new SplittableRandom(options.seed());
+        for (int token : prompt) {
+            seen.set(token);
+        }
+    }
+
+    int next(float[] logits) {
+        float[] scores = logits;
+        if (options.repetitionPenalty() != 1 && !seen.isEmpty()) {
+            scores = logits.clone();
+            float penalty = (float) options.repetitionPenalty();
+            for (int token = seen.nextSetBit(0); token >= 0 && token < scores.length; token = seen.nextSetBit(token + 1)) {
+                scores[token] = scores[token] > 0 ? scores[token] / penalty : scores[token] * penalty;
+            }
+        }
+        int token = options.greedy() ? argmax(scores) : sample(scores);
+        seen.set(token);
+        return token;
+    }
+
+    static int argmax(float[] values) {
+        int best = 0;
+        for (int i = 1; i < values.length; i++) {
+            if (values[i] > values[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    private int sample(float[] scores) {
+        float temperature = (float) options.temperature();
+        float max = scores[argmax(scores)];
+        // Candidates: every token within reach of the maximum, best first.
+        int[] candidates = new int[scores.length];
+        int count = 0;
+        for (int i = 0; i < scores.length; i++) {
+            if ((max - scores[i]) / temperature < NEGLIGIBLE) {
+                candidates[count++] = i;
+            }
+        }
+        Integer[] order = new Integer[count];
+        for (int i = 0; i < count; i++) {
+            order[i] = candidates[i];
+        }
+        Arrays.sort(order, (a, b) -> scores[a] != scores[b] ? Float.compare(scores[b], scores[a]) : Integer.compare(a, b));
+        int kept = options.topK() > 0 ? Math.min(options.topK(), count) : count;
+        double[] weights = new double[kept];
+        double total = 0;
+        for (int i = 0; i < kept; i++) {
+            weights[i] = Math.exp((scores[order[i]] - max) / temperature);
+            total += weights[i];
+        }
+        if (options.topP() < 1) {
+            double cumulative = 0;
+            int cut = kept;
+            for (int i = 0; i < kept; i++) {
+                cumulative += weights[i] / total;
+                if (cumulative >= options.topP()) {
+                    cut = i + 1;
+                    break;
+                }
+            }
+            kept = cut;
+            total = 0;
+            for (int i = 0; i < kept; i++) {
+                total += weights[i];
+            }
+        }
+        double draw = random.nextDouble() * total;
+        for (int i = 0; i < kept; i++) {
+            draw -= weights[i];
+            if (draw < 0) {
+                return order[i];
+            }
+        }
+        return order[kept - 1];
+    }
+}

@@ -1,0 +1,27 @@
+package dev.nightshift.engine;
+
+import java.util.List;
+
+/**
+ * "Here are N prompts, give me N completions": what every Nightshift task ends in. The engine
+ * ({@link LlmEngine}) implements it over ONNX Runtime; Spark code depends on this interface only.
+ */
+public interface TextGenerator extends AutoCloseable {
+
+    /** One result per prompt, in order. Per-row problems come back as failed results, never as exceptions. */
+    List<GenerationResult> generate(List<Prompt> prompts);
+
+    /**
+     * Scores candidate labels as continuations of each prompt (the prompt is prefilled once and its
+     * cache forked per label). Per-row problems come back as scores with an error.
+     */
+    List<LabelScores> classify(List<Prompt> prompts, List<String> labels);
+
+    ModelInfo model();
+
+    /** Token count of a text as this model would see it (no BOS, no chat template). */
+    int countTokens(String text);
+
+    @Override
+    void close();
+}

@@ -1,0 +1,338 @@
+package dev.nightshift.toolchain;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Turns a llama2.c tokenizer into a Hugging Face tokenizer folder (Llama-2 layout) whose BPE reproduces llama2.c's
+ * {@code encode}: {@code tokenizer.json}, {@code tokenizer_config.json} and {@code special_tokens_map.json}.
+ *
+ * <p>llama2.c merges, again and again, the adjacent pair whose concatenation is the vocab piece with the highest
+ * score (leftmost on ties). Hugging Face BPE merges the adjacent pair with the lowest merge rank (leftmost on ties).
+ * So every split of every piece into two pieces becomes a merge, ranked by the score of the piece it makes. The
+ * only thing a static rank cannot copy is llama2.c's leftmost choice between two <em>different</em> merges of equal
+ * score; {@link #tieRisks} lists the pieces where that could change a result (none for stories260K's tok512).
+ *
+ * <p>The post-processor prepends {@code <s>} (as Llama-2's tokenizer.json does), so {@code addSpecialTokens=true}
+ * gives llama2.c's {@code encode(text, bos=1, eos=0)}. The engine encodes with {@code addSpecialTokens=false} and
+ * adds BOS itself when {@code tokenizer_config.json} says {@code add_bos_token}; both paths give the same ids.
+ *
+ * <p>Known input-level differences from llama2.c (inherent to the Llama-2 HF format): the text {@code <s>},
+ * {@code </s>} or {@code <unk>} is matched as the special token; U+2581 '▁' in the text reads as a space; and
+ * llama2.c stops at a NUL character, HF does not.
+ */
+public final class TokenizerJsonWriter {
+
+    public static final String UNK = "<unk>";
+    public static final String BOS = "<s>";
+    public static final String EOS = "</s>";
+    /** SentencePiece's space marker, which llama2.c's export replaced by ' '. */
+    public static final String SPACE_MARK = "\u2581";
+
+    private static final List<String> LLAMA2C_SPECIALS = List.of(UNK, "\n<s>\n", "\n</s>\n");
+    private static final List<String> HF_SPECIALS = List.of(UNK, BOS, EOS);
+    /** Byte b is token b + 3 in llama2.c's byte fallback. */
+    private static final int FIRST_BYTE_TOKEN = 3;
+    /** llama2.c starts its search at best_score = -1e10 and needs a strictly higher score, so such pieces never merge. */
+    private static final float NEVER_MERGED = -1e10f;
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+
+    private TokenizerJsonWriter() {
+    }
+
+    /** One BPE merge: pieces {@code left} and {@code right} (token ids) make piece {@code result}. */
+    public record Merge(int left, int right, int result) {
+    }
+
+    /**
+     * What {@link #write} produced.
+     *
+     * @param tieRisks descriptions of pieces where HF may differ from llama2.c (see {@link #tieRisks}); empty means
+     *                 the encodings agree for every text (apart from the input-level differences in the class doc)
+     */
+    public record Conversion(Path directory, int vocabSize, int mergeCount, List<String> tieRisks) {
+    }
+
+    /** Writes the three files into {@code outputDir} (created if needed); {@code modelMaxLength} is the checkpoint's seq_len. */
+    public static Conversion write(Llama2cTokenizer tokenizer, int modelMaxLength, Path outputDir) throws IOException {
+        List<String> names = hfPieces(tokenizer);
+        List<Merge> merges = merges(tokenizer);
+        Files.createDirectories(outputDir);
+        JSON.writeValue(outputDir.resolve("tokenizer.json").toFile(), tokenizerJson(names, merges));
+        JSON.writeValue(outputDir.resolve("tokenizer_config.json").toFile(), tokenizerConfig(modelMaxLength));
+        JSON.writeValue(outputDir.resolve("special_tokens_map.json").toFile(), specialTokensMap());
+        return new Conversion(outputDir, names.size(), merges.size(), tieRisks(tokenizer, merges));
+    }
+
+    /** HF names of the pieces ('▁' for ' ', {@code <s>}/{@code </s>} without llama2.c's newlines), checking the layout llama2.c assumes. */
+    public static List<String> hfPieces(Llama2cTokenizer tokenizer) {
+        int n = tokenizer.vocabSize();
+        if (n < FIRST_BYTE_TOKEN + 256) {
+            throw new IllegalArgumentException("vocab of " + n + " tokens has no room for <unk>, <s>, </s> and 256 byte tokens");
+        }
+        for (int id = 0; id < LLAMA2C_SPECIALS.size(); id++) {
+            requirePiece(tokenizer, id, LLAMA2C_SPECIALS.get(id), "llama2.c hardcodes BOS = 1 and EOS = 2");
+        }
+        for (int b = 0; b < 256; b++) {
+            requirePiece(tokenizer, FIRST_BYTE_TOKEN + b, String.format("<0x%02X>", b), "llama2.c's byte fallback emits byte + 3");
+        }
+        if (!tokenizer.pieces().contains(" ")) {
+            throw new IllegalArgumentException("vocab has no \" \" piece, which llama2.c uses as its dummy prefix");
+        }
+        List<String> names = new ArrayList<>(n);
+        Map<String, Integer> seen = new HashMap<>();
+        for (int id = 0; id < n; id++) {
+            String piece = tokenizer.piece(id);
+            if (piece.contains(SPACE_MARK)) {
+                throw new IllegalArgumentException("token " + id + " contains U+2581, which HF uses for spaces: " + quote(piece));
+            }
+            String name = id < HF_SPECIALS.size() ? HF_SPECIALS.get(id) : piece.replace(" ", SPACE_MARK);
+            Integer before = seen.putIfAbsent(name, id);
+            if (before != null) {
+                throw new IllegalArgumentException("tokens " + before + " and " + id + " are both " + quote(name));
+            }
+            names.add(name);
+        }
+        return names;
+    }
+
+    private static void requirePiece(Llama2cTokenizer tokenizer, int id, String expected, String why) {
+        if (!tokenizer.piece(id).equals(expected)) {
+            throw new IllegalArgumentException("token " + id + " is " + quote(tokenizer.piece(id)) + ", expected "
+                    + quote(expected) + " (" + why + ")");
+        }
+    }
+
+    /**
+     * Every way a piece splits into two pieces, in HF rank order: higher score of the made piece first (compared
+     * with {@code >} as llama2.c does, so -0.0 ties 0.0), then by made piece, left piece and right piece id.
+     */
+    public static List<Merge> merges(Llama2cTokenizer tokenizer) {
+        Map<String, Integer> ids = new HashMap<>();
+        for (int id = 0; id < tokenizer.vocabSize(); id++) {
+            ids.put(tokenizer.piece(id), id);
+        }
+        List<Merge> merges = new ArrayList<>();
+        for (int id = 0; id < tokenizer.vocabSize(); id++) {
+            if (!(tokenizer.score(id) > NEVER_MERGED)) {
+                continue;
+            }
+            String piece = tokenizer.piece(id);
+            // llama2.c joins byte strings, but pieces are valid UTF-8, so only code point boundaries can match
+            for (int k = piece.isEmpty() ? 0 : piece.offsetByCodePoints(0, 1); k < piece.length(); k = piece.offsetByCodePoints(k, 1)) {
+                Integer left = ids.get(piece.substring(0, k));
+                Integer right = ids.get(piece.substring(k));
+                if (left != null && right != null) {
+                    if (id < HF_SPECIALS.size() || left < HF_SPECIALS.size() || right < HF_SPECIALS.size()) {
+                        // HF requires name(result) == name(left) + name(right), which renaming <s>/</s> breaks
+                        throw new IllegalArgumentException("special token in merge " + quote(tokenizer.piece(left))
+                                + " + " + quote(tokenizer.piece(right)) + " -> " + quote(piece));
+                    }
+                    merges.add(new Merge(left, right, id));
+                }
+            }
+        }
+        merges.sort((a, b) -> {
+            float sa = tokenizer.score(a.result());
+            float sb = tokenizer.score(b.result());
+            if (sa != sb) {
+                return sa > sb ? -1 : 1;
+            }
+            if (a.result() != b.result()) {
+                return Integer.compare(a.result(), b.result());
+            }
+            return a.left() != b.left() ? Integer.compare(a.left(), b.left()) : Integer.compare(a.right(), b.right());
+        });
+        return merges;
+    }
+
+    /**
+     * Pieces where HF's fixed merge ranks could pick a different pair than llama2.c's "leftmost of the best score".
+     * That takes two pairs of equal score making different things at once, which happens only when
+     * <ul>
+     *   <li>two different pieces share a score, or</li>
+     *   <li>a piece P has several splits, and either two of them overlap ({@code A+B} and {@code B+D}), or, after
+     *       one occurrence of P is merged, pairs that outscore P can grow it into the other occurrence's pieces
+     *       or towards both sides (so the order of the two occurrences matters).</li>
+     * </ul>
+     * The check is conservative: an empty list proves the merge order equal, a listed piece may still be harmless.
+     */
+    public static List<String> tieRisks(Llama2cTokenizer tokenizer, List<Merge> merges) {
+        List<String> risks = new ArrayList<>();
+        Map<Integer, List<Merge>> splits = new LinkedHashMap<>();
+        Map<Integer, List<Merge>> mergesUsing = new HashMap<>();
+        for (Merge m : merges) {
+            splits.computeIfAbsent(m.result(), k -> new ArrayList<>()).add(m);
+            mergesUsing.computeIfAbsent(m.left(), k -> new ArrayList<>()).add(m);
+            if (m.right() != m.left()) {
+                mergesUsing.computeIfAbsent(m.right(), k -> new ArrayList<>()).add(m);
+            }
+        }
+        Map<Float, Integer> byScore = new HashMap<>();
+        for (int piece : splits.keySet()) {
+            // + 0.0f turns -0.0 into 0.0, which llama2.c's > treats as equal but Float keys would not
+            Integer other = byScore.putIfAbsent(tokenizer.score(piece) + 0.0f, piece);
+            if (other != null) {
+                risks.add("tokens " + other + " " + quote(tokenizer.piece(other)) + " and " + piece + " "
+                        + quote(tokenizer.piece(piece)) + " share score " + tokenizer.score(piece));
+            }
+        }
+        for (Map.Entry<Integer, List<Merge>> entry : splits.entrySet()) {
+            if (entry.getValue().size() > 1) {
+                String why = splitOrderRisk(tokenizer, entry.getKey(), entry.getValue(), mergesUsing);
+                if (why != null) {
+                    risks.add("token " + entry.getKey() + " " + quote(tokenizer.piece(entry.getKey())) + ": " + why);
+                }
+            }
+        }
+        return risks;
+    }
+
+    private static String splitOrderRisk(Llama2cTokenizer tokenizer, int piece, List<Merge> splits,
+                                         Map<Integer, List<Merge>> mergesUsing) {
+        Set<Integer> lefts = new HashSet<>();
+        Set<Integer> rights = new HashSet<>();
+        for (Merge a : splits) {
+            lefts.add(a.left());
+            rights.add(a.right());
+            for (Merge b : splits) {
+                if (a != b && a.right() == b.left()) {
+                    return "splits " + quote(tokenizer.piece(a.left())) + "+" + quote(tokenizer.piece(a.right()))
+                            + " and " + quote(tokenizer.piece(b.left())) + "+" + quote(tokenizer.piece(b.right())) + " overlap";
+                }
+            }
+        }
+        // everything a merged occurrence can grow into before the next occurrence (same score) is merged
+        float score = tokenizer.score(piece);
+        Set<Integer> grown = new HashSet<>(Set.of(piece));
+        Deque<Integer> todo = new ArrayDeque<>(grown);
+        List<Merge> growth = new ArrayList<>();
+        while (!todo.isEmpty()) {
+            for (Merge m : mergesUsing.getOrDefault(todo.pop(), List.of())) {
+                if (tokenizer.score(m.result()) > score) {
+                    growth.add(m);
+                    if (grown.add(m.result())) {
+                        todo.push(m.result());
+                    }
+                }
+            }
+        }
+        boolean growsRight = false;
+        boolean growsLeft = false;
+        for (Merge m : growth) {
+            if (grown.contains(m.left())) {
+                growsRight = true;
+                if (lefts.contains(m.right()) || grown.contains(m.right())) {
+                    return "grows into a neighbouring occurrence via " + quote(tokenizer.piece(m.result()));
+                }
+            }
+            if (grown.contains(m.right())) {
+                growsLeft = true;
+                if (rights.contains(m.left())) {
+                    return "grows into a neighbouring occurrence via " + quote(tokenizer.piece(m.result()));
+                }
+            }
+        }
+        return growsLeft && growsRight ? "higher-scoring merges can grow it on both sides" : null;
+    }
+
+    static ObjectNode tokenizerJson(List<String> names, List<Merge> merges) {
+        ObjectNode root = NODES.objectNode();
+        root.put("version", "1.0");
+        root.putNull("truncation");
+        root.putNull("padding");
+        ArrayNode added = root.putArray("added_tokens");
+        for (int id = 0; id < HF_SPECIALS.size(); id++) {
+            added.addObject().put("id", id).put("content", HF_SPECIALS.get(id)).put("single_word", false)
+                    .put("lstrip", false).put("rstrip", false).put("normalized", false).put("special", true);
+        }
+        // Prepend leaves empty text alone, like llama2.c, which adds its dummy prefix only to non-empty text
+        ArrayNode normalizers = root.putObject("normalizer").put("type", "Sequence").putArray("normalizers");
+        normalizers.addObject().put("type", "Prepend").put("prepend", SPACE_MARK);
+        normalizers.add(replace(" ", SPACE_MARK));
+        root.putNull("pre_tokenizer");
+        root.set("post_processor", bosTemplate());
+        ArrayNode decoders = root.putObject("decoder").put("type", "Sequence").putArray("decoders");
+        decoders.add(replace(SPACE_MARK, " "));
+        decoders.addObject().put("type", "ByteFallback");
+        decoders.addObject().put("type", "Fuse");
+        decoders.addObject().put("type", "Strip").put("content", " ").put("start", 1).put("stop", 0);
+
+        ObjectNode model = root.putObject("model");
+        model.put("type", "BPE").putNull("dropout");
+        model.put("unk_token", UNK).putNull("continuing_subword_prefix");
+        model.putNull("end_of_word_suffix");
+        model.put("fuse_unk", true).put("byte_fallback", true).put("ignore_merges", false);
+        ObjectNode vocab = model.putObject("vocab");
+        for (int id = 0; id < names.size(); id++) {
+            vocab.put(names.get(id), id);
+        }
+        // pairs, not "left right" strings, so no piece can be misread at a space
+        ArrayNode mergeList = model.putArray("merges");
+        for (Merge m : merges) {
+            mergeList.addArray().add(names.get(m.left())).add(names.get(m.right()));
+        }
+        return root;
+    }
+
+    private static ObjectNode replace(String from, String to) {
+        ObjectNode node = NODES.objectNode().put("type", "Replace");
+        node.putObject("pattern").put("String", from);
+        return node.put("content", to);
+    }
+
+    private static ObjectNode bosTemplate() {
+        ObjectNode node = NODES.objectNode().put("type", "TemplateProcessing");
+        ArrayNode single = node.putArray("single");
+        single.addObject().putObject("SpecialToken").put("id", BOS).put("type_id", 0);
+        single.addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
+        ArrayNode pair = node.putArray("pair");
+        pair.addObject().putObject("SpecialToken").put("id", BOS).put("type_id", 0);
+        pair.addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
+        pair.addObject().putObject("SpecialToken").put("id", BOS).put("type_id", 1);
+        pair.addObject().putObject("Sequence").put("id", "B").put("type_id", 1);
+        ObjectNode bos = node.putObject("special_tokens").putObject(BOS).put("id", BOS);
+        bos.putArray("ids").add(1);
+        bos.putArray("tokens").add(BOS);
+        return node;
+    }
+
+    static ObjectNode tokenizerConfig(int modelMaxLength) {
+        ObjectNode config = NODES.objectNode();
+        config.put("add_bos_token", true).put("add_eos_token", false);
+        config.put("bos_token", BOS).put("eos_token", EOS).put("unk_token", UNK).putNull("pad_token");
+        // DJL applies this flag when it reads the config, and its clean-up would turn " ." into "." on decode
+        config.put("clean_up_tokenization_spaces", false);
+        // Prepend + Replace normalizer is transformers' "legacy" Llama layout
+        config.put("legacy", true);
+        config.put("model_max_length", modelMaxLength);
+        config.put("tokenizer_class", "LlamaTokenizer");
+        return config;
+    }
+
+    static ObjectNode specialTokensMap() {
+        return NODES.objectNode().put("bos_token", BOS).put("eos_token", EOS).put("unk_token", UNK);
+    }
+
+    private static String quote(String piece) {
+        return "\"" + piece.replace("\n", "\\n") + "\"";
+    }
+}
