@@ -94,7 +94,7 @@ final class GenerationLoop {
 
     private void stopOrAppend(Row row, int token, long now) {
         boolean stoppedByString = false;
-        if (model.isEos(token)) {
+        if (model.isEos(token) && !row.options.ignoreEos()) {
             row.finish = FinishReason.STOP;
         } else {
             row.add(token);

@@ -13,10 +13,16 @@ import java.util.List;
  * @param seed              per-row seed: a row's samples depend on it alone, not on its batch
  * @param stopStrings       generation stops before any of these; the stop text is removed
  * @param overflow          what to do with prompts longer than the context allows
+ * @param ignoreEos         keep generating past end-of-sequence tokens (benchmarks want fixed lengths)
  */
 public record GenerationOptions(int maxNewTokens, double temperature, int topK, double topP,
                                 double repetitionPenalty, long seed, List<String> stopStrings,
-                                OverflowPolicy overflow) {
+                                OverflowPolicy overflow, boolean ignoreEos) {
+
+    public GenerationOptions(int maxNewTokens, double temperature, int topK, double topP, double repetitionPenalty,
+                             long seed, List<String> stopStrings, OverflowPolicy overflow) {
+        this(maxNewTokens, temperature, topK, topP, repetitionPenalty, seed, stopStrings, overflow, false);
+    }
 
     public GenerationOptions {
         if (maxNewTokens < 1) {
@@ -53,22 +59,26 @@ public record GenerationOptions(int maxNewTokens, double temperature, int topK, 
     }
 
     public GenerationOptions withSampling(double temperature, int topK, double topP, long seed) {
-        return new GenerationOptions(maxNewTokens, temperature, topK, topP, repetitionPenalty, seed, stopStrings, overflow);
+        return new GenerationOptions(maxNewTokens, temperature, topK, topP, repetitionPenalty, seed, stopStrings, overflow, ignoreEos);
     }
 
     public GenerationOptions withRepetitionPenalty(double penalty) {
-        return new GenerationOptions(maxNewTokens, temperature, topK, topP, penalty, seed, stopStrings, overflow);
+        return new GenerationOptions(maxNewTokens, temperature, topK, topP, penalty, seed, stopStrings, overflow, ignoreEos);
     }
 
     public GenerationOptions withStopStrings(List<String> stops) {
-        return new GenerationOptions(maxNewTokens, temperature, topK, topP, repetitionPenalty, seed, stops, overflow);
+        return new GenerationOptions(maxNewTokens, temperature, topK, topP, repetitionPenalty, seed, stops, overflow, ignoreEos);
     }
 
     public GenerationOptions withOverflow(OverflowPolicy policy) {
-        return new GenerationOptions(maxNewTokens, temperature, topK, topP, repetitionPenalty, seed, stopStrings, policy);
+        return new GenerationOptions(maxNewTokens, temperature, topK, topP, repetitionPenalty, seed, stopStrings, policy, ignoreEos);
+    }
+
+    public GenerationOptions withIgnoreEos(boolean value) {
+        return new GenerationOptions(maxNewTokens, temperature, topK, topP, repetitionPenalty, seed, stopStrings, overflow, value);
     }
 
     public GenerationOptions withSeed(long value) {
-        return new GenerationOptions(maxNewTokens, temperature, topK, topP, repetitionPenalty, value, stopStrings, overflow);
+        return new GenerationOptions(maxNewTokens, temperature, topK, topP, repetitionPenalty, value, stopStrings, overflow, ignoreEos);
     }
 }

@@ -80,7 +80,11 @@ public final class ModelConverter {
         for (Map.Entry<String, Path> file : sideFiles.entrySet()) {
             Files.copy(file.getValue(), folder.resolve(file.getKey()));
         }
-        if (!sideFiles.containsKey("tokenizer.json")) {
+        if (!sideFiles.containsKey("tokenizer.json") && source instanceof dev.nightshift.model.RandomWeights) {
+            TokenizerJsonWriter.write(SyntheticTokenizer.build(source.config().vocabSize()), contextLength, folder);
+            notes.add("random weights: wrote a synthetic tokenizer; generated text is meaningless. Convert a real "
+                    + "checkpoint (--from) for real output.");
+        } else if (!sideFiles.containsKey("tokenizer.json")) {
             notes.add("no tokenizer.json was written: the engine needs one to turn text into ids. For llama2.c "
                     + "checkpoints pass --tokenizer tokenizer.bin; for Hugging Face folders copy tokenizer.json beside config.json.");
         }

@@ -9,12 +9,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -25,9 +22,9 @@ import java.util.Set;
  *
  * <p>llama2.c merges, again and again, the adjacent pair whose concatenation is the vocab piece with the highest
  * score (leftmost on ties). Hugging Face BPE merges the adjacent pair with the lowest merge rank (leftmost on ties).
- * So every split of every piece into two pieces becomes a merge, ranked by the score of the piece it makes. The
- * only thing a static rank cannot copy is llama2.c's leftmost choice between two <em>different</em> merges of equal
- * score; {@link #tieRisks} lists the pieces where that could change a result (none for stories260K's tok512).
+ * So every split of every piece into two pieces becomes a merge, ranked by the score of the piece it makes. That
+ * is exact unless two different pieces share a score (or byte tokens merge); {@link #tieRisks} lists such cases,
+ * and there are none in stories260K's tok512.
  *
  * <p>The post-processor prepends {@code <s>} (as Llama-2's tokenizer.json does), so {@code addSpecialTokens=true}
  * gives llama2.c's {@code encode(text, bos=1, eos=0)}. The engine encodes with {@code addSpecialTokens=false} and
@@ -65,8 +62,8 @@ public final class TokenizerJsonWriter {
     /**
      * What {@link #write} produced.
      *
-     * @param tieRisks descriptions of pieces where HF may differ from llama2.c (see {@link #tieRisks}); empty means
-     *                 the encodings agree for every text (apart from the input-level differences in the class doc)
+     * @param tieRisks reasons HF may merge differently from llama2.c (see {@link #tieRisks}); empty means the
+     *                 encodings agree for every text, apart from the input-level differences in the class doc
      */
     public record Conversion(Path directory, int vocabSize, int mergeCount, List<String> tieRisks) {
     }
@@ -123,7 +120,8 @@ public final class TokenizerJsonWriter {
 
     /**
      * Every way a piece splits into two pieces, in HF rank order: higher score of the made piece first (compared
-     * with {@code >} as llama2.c does, so -0.0 ties 0.0), then by made piece, left piece and right piece id.
+     * with {@code >} as llama2.c does, so -0.0 ties 0.0), then by made piece, left piece and right piece id. The
+     * order of splits of one piece does not matter (see {@link #tieRisks}).
      */
     public static List<Merge> merges(Llama2cTokenizer tokenizer) {
         Map<String, Integer> ids = new HashMap<>();
@@ -165,93 +163,34 @@ public final class TokenizerJsonWriter {
     }
 
     /**
-     * Pieces where HF's fixed merge ranks could pick a different pair than llama2.c's "leftmost of the best score".
-     * That takes two pairs of equal score making different things at once, which happens only when
-     * <ul>
-     *   <li>two different pieces share a score, or</li>
-     *   <li>a piece P has several splits, and either two of them overlap ({@code A+B} and {@code B+D}), or, after
-     *       one occurrence of P is merged, pairs that outscore P can grow it into the other occurrence's pieces
-     *       or towards both sides (so the order of the two occurrences matters).</li>
-     * </ul>
-     * The check is conservative: an empty list proves the merge order equal, a listed piece may still be harmless.
+     * Why HF's fixed ranks could merge a different pair than llama2.c; an empty list means they never do.
+     *
+     * <p>Why two checks suffice: a token's pieces only ever come from merges inside its own span, taken in the order
+     * llama2.c would take them on that text alone. So while no byte token takes part in a merge, every pair that
+     * makes piece P at the same moment splits P the same way (same text, same history), and its one rank copies
+     * llama2.c's leftmost choice. What is left is different pieces with the same score: llama2.c picks the leftmost
+     * pair, a fixed rank always picks the same piece.
      */
     public static List<String> tieRisks(Llama2cTokenizer tokenizer, List<Merge> merges) {
         List<String> risks = new ArrayList<>();
-        Map<Integer, List<Merge>> splits = new LinkedHashMap<>();
-        Map<Integer, List<Merge>> mergesUsing = new HashMap<>();
+        Map<Float, Integer> pieceWithScore = new HashMap<>();
+        Set<Integer> results = new HashSet<>();
         for (Merge m : merges) {
-            splits.computeIfAbsent(m.result(), k -> new ArrayList<>()).add(m);
-            mergesUsing.computeIfAbsent(m.left(), k -> new ArrayList<>()).add(m);
-            if (m.right() != m.left()) {
-                mergesUsing.computeIfAbsent(m.right(), k -> new ArrayList<>()).add(m);
+            // + 0.0f turns -0.0 into 0.0: llama2.c's > treats them as equal, Float keys would not
+            Integer other = pieceWithScore.putIfAbsent(tokenizer.score(m.result()) + 0.0f, m.result());
+            if (other != null && other != m.result() && results.add(m.result())) {
+                risks.add("tokens " + other + " " + quote(tokenizer.piece(other)) + " and " + m.result() + " "
+                        + quote(tokenizer.piece(m.result())) + " share score " + tokenizer.score(m.result()));
             }
-        }
-        Map<Float, Integer> byScore = new HashMap<>();
-        for (int piece : splits.keySet()) {
-            // + 0.0f turns -0.0 into 0.0, which llama2.c's > treats as equal but Float keys would not
-            Integer other = byScore.putIfAbsent(tokenizer.score(piece) + 0.0f, piece);
-            if (other != null) {
-                risks.add("tokens " + other + " " + quote(tokenizer.piece(other)) + " and " + piece + " "
-                        + quote(tokenizer.piece(piece)) + " share score " + tokenizer.score(piece));
-            }
-        }
-        for (Map.Entry<Integer, List<Merge>> entry : splits.entrySet()) {
-            if (entry.getValue().size() > 1) {
-                String why = splitOrderRisk(tokenizer, entry.getKey(), entry.getValue(), mergesUsing);
-                if (why != null) {
-                    risks.add("token " + entry.getKey() + " " + quote(tokenizer.piece(entry.getKey())) + ": " + why);
+            for (int part : new int[] {m.left(), m.right()}) {
+                // a byte token spells "<0xHH>", the same text as six characters with a different history
+                if (part >= FIRST_BYTE_TOKEN && part < FIRST_BYTE_TOKEN + 256) {
+                    risks.add("byte token " + part + " " + quote(tokenizer.piece(part)) + " merges into "
+                            + quote(tokenizer.piece(m.result())));
                 }
             }
         }
         return risks;
-    }
-
-    private static String splitOrderRisk(Llama2cTokenizer tokenizer, int piece, List<Merge> splits,
-                                         Map<Integer, List<Merge>> mergesUsing) {
-        Set<Integer> lefts = new HashSet<>();
-        Set<Integer> rights = new HashSet<>();
-        for (Merge a : splits) {
-            lefts.add(a.left());
-            rights.add(a.right());
-            for (Merge b : splits) {
-                if (a != b && a.right() == b.left()) {
-                    return "splits " + quote(tokenizer.piece(a.left())) + "+" + quote(tokenizer.piece(a.right()))
-                            + " and " + quote(tokenizer.piece(b.left())) + "+" + quote(tokenizer.piece(b.right())) + " overlap";
-                }
-            }
-        }
-        // everything a merged occurrence can grow into before the next occurrence (same score) is merged
-        float score = tokenizer.score(piece);
-        Set<Integer> grown = new HashSet<>(Set.of(piece));
-        Deque<Integer> todo = new ArrayDeque<>(grown);
-        List<Merge> growth = new ArrayList<>();
-        while (!todo.isEmpty()) {
-            for (Merge m : mergesUsing.getOrDefault(todo.pop(), List.of())) {
-                if (tokenizer.score(m.result()) > score) {
-                    growth.add(m);
-                    if (grown.add(m.result())) {
-                        todo.push(m.result());
-                    }
-                }
-            }
-        }
-        boolean growsRight = false;
-        boolean growsLeft = false;
-        for (Merge m : growth) {
-            if (grown.contains(m.left())) {
-                growsRight = true;
-                if (lefts.contains(m.right()) || grown.contains(m.right())) {
-                    return "grows into a neighbouring occurrence via " + quote(tokenizer.piece(m.result()));
-                }
-            }
-            if (grown.contains(m.right())) {
-                growsLeft = true;
-                if (rights.contains(m.left())) {
-                    return "grows into a neighbouring occurrence via " + quote(tokenizer.piece(m.result()));
-                }
-            }
-        }
-        return growsLeft && growsRight ? "higher-scoring merges can grow it on both sides" : null;
     }
 
     static ObjectNode tokenizerJson(List<String> names, List<Merge> merges) {

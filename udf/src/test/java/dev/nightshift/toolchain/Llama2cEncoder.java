@@ -6,6 +6,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Plain port of llama2.c's {@code encode} and {@code decode} (run.c, karpathy/llama2.c 350e04f), the reference the
@@ -13,6 +15,9 @@ import java.util.Map;
  * one char per byte (ISO-8859-1), so lookups compare exactly what {@code strcmp} compares.
  */
 final class Llama2cEncoder {
+
+    /** sscanf(piece, "<0x%02hhX>") counts a match once the digits convert, whatever follows them. */
+    private static final Pattern BYTE_PIECE = Pattern.compile("<0x([0-9A-Fa-f]{1,2})");
 
     private final Llama2cTokenizer tokenizer;
     private final String[] vocab;
@@ -97,8 +102,9 @@ final class Llama2cEncoder {
         if (prev == 1 && piece.startsWith(" ")) {
             piece = piece.substring(1);
         }
-        if (piece.matches("<0x[0-9A-Fa-f]{2}>.*")) { // sscanf("<0x%02hhX>") ignores what follows the digits
-            return new byte[] {(byte) Integer.parseInt(piece.substring(3, 5), 16)};
+        Matcher hex = BYTE_PIECE.matcher(piece);
+        if (hex.lookingAt()) {
+            return new byte[] {(byte) Integer.parseInt(hex.group(1), 16)};
         }
         return piece.getBytes(StandardCharsets.ISO_8859_1);
     }

@@ -148,6 +148,62 @@ class TokenizerConversionTest {
     }
 
     @Test
+    void severalSplitsOfOnePieceNeedNoTieBreak(@TempDir Path dir) throws IOException {
+        // "abca" splits as a+bca, ab+ca and abc+a; some pieces outscore their own parts
+        Llama2cTokenizer tokenizer = synthetic(
+                List.of("cab", "ab", "bca", "abca", "ca", " a", "bc", "cabc", "abc", " ab"),
+                new float[] {-3, 0, -6, -1, -4, -9, -2, -8, -5, -7});
+        TokenizerJsonWriter.Conversion result = TokenizerJsonWriter.write(tokenizer, 64, dir);
+        assertEquals(List.of(), result.tieRisks());
+        Llama2cEncoder reference = new Llama2cEncoder(tokenizer);
+        try (HuggingFaceTokenizer converted = HuggingFaceTokenizer.newInstance(dir)) {
+            List<String> texts = new ArrayList<>(List.of(""));
+            for (int length = 1; length <= 7; length++) {
+                List<String> longer = new ArrayList<>();
+                for (String text : texts.subList(texts.size() - (int) Math.pow(4, length - 1), texts.size())) {
+                    for (char c : "abc ".toCharArray()) {
+                        longer.add(text + c);
+                    }
+                }
+                texts.addAll(longer);
+            }
+            for (String text : texts) {
+                assertArrayEquals(reference.encode(text, false, false),
+                        Arrays.stream(converted.encode(text, false, false).getIds()).mapToInt(Math::toIntExact).toArray(),
+                        () -> "encode " + quote(text));
+            }
+        }
+    }
+
+    @Test
+    void differentPiecesWithEqualScoresAreReported(@TempDir Path dir) throws IOException {
+        Llama2cTokenizer tokenizer = synthetic(List.of("bc", "ab"), new float[] {-1, -1});
+        TokenizerJsonWriter.Conversion result = TokenizerJsonWriter.write(tokenizer, 64, dir);
+        assertEquals(1, result.tieRisks().size());
+        // llama2.c takes the leftmost pair (" ", "ab", "c"); the fixed rank prefers "bc"
+        try (HuggingFaceTokenizer converted = HuggingFaceTokenizer.newInstance(dir)) {
+            assertFalse(Arrays.equals(new Llama2cEncoder(tokenizer).encode("abc", false, false),
+                    Arrays.stream(converted.encode("abc", false, false).getIds()).mapToInt(Math::toIntExact).toArray()));
+        }
+    }
+
+    /** llama2.c's fixed layout (specials, 256 byte tokens), the given pieces, then single characters scored lowest. */
+    private static Llama2cTokenizer synthetic(List<String> learned, float[] learnedScores) {
+        List<String> pieces = new ArrayList<>(List.of("<unk>", "\n<s>\n", "\n</s>\n"));
+        IntStream.range(0, 256).forEach(b -> pieces.add(String.format("<0x%02X>", b)));
+        pieces.addAll(learned);
+        pieces.addAll(List.of(" ", "a", "b", "c"));
+        float[] scores = new float[pieces.size()];
+        for (int i = 0; i < learned.size(); i++) {
+            scores[259 + i] = learnedScores[i];
+        }
+        for (int i = 259 + learned.size(); i < scores.length; i++) {
+            scores[i] = -100 - i;
+        }
+        return new Llama2cTokenizer(pieces, scores, 6);
+    }
+
+    @Test
     void truncatedOrCorruptFilesNameTheFileAndOffset(@TempDir Path dir) throws IOException {
         byte[] bytes = Files.readAllBytes(SharedFiles.tok512());
         Path cut = dir.resolve("cut.bin");

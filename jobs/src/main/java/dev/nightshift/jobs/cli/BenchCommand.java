@@ -1,0 +1,276 @@
+package dev.nightshift.jobs.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.nightshift.engine.EngineOptions;
+import dev.nightshift.engine.GenerationOptions;
+import dev.nightshift.engine.GenerationResult;
+import dev.nightshift.engine.LlmEngine;
+import dev.nightshift.engine.Prompt;
+import dev.nightshift.model.RandomWeights;
+import dev.nightshift.toolchain.ConversionOptions;
+import dev.nightshift.toolchain.ModelConverter;
+import dev.nightshift.toolchain.Precision;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.concurrent.Callable;
+
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Measure prefill and decode throughput, time to first token and memory of a model (a harness that prints figures; no pass/fail).",
+                "Prints medians over --repeat runs with the spread (min-max)."},
+        footer = {"", "Examples:",
+                "  nightshift bench --random llama-3.2-1b --precision int4 --threads 2",
+                "  nightshift bench --model models/stories260K --batch-sizes 1,8 --prompt-tokens 64 --new-tokens 32"})
+final class BenchCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", paramLabel = "DIR", description = "Model folder to measure.")
+    Path model;
+
+    @Option(names = "--random", paramLabel = "SHAPE", description = "Convert random weights of this shape first (see `convert --help`).")
+    String random;
+
+    @Option(names = "--precision", defaultValue = "int4", description = "Precision for --random (default: ${DEFAULT-VALUE}).")
+    String precision;
+
+    @Option(names = "--work-dir", paramLabel = "DIR", description = "Where --random writes its model (default: a temporary folder, deleted after).")
+    Path workDir;
+
+    @Option(names = "--batch-sizes", defaultValue = "1,4,16", split = ",", description = "Batch sizes (default: ${DEFAULT-VALUE}).")
+    List<Integer> batchSizes;
+
+    @Option(names = "--prompt-tokens", defaultValue = "256", description = "Prompt length (default: ${DEFAULT-VALUE}).")
+    int promptTokens;
+
+    @Option(names = "--new-tokens", defaultValue = "64", description = "Tokens generated per row (default: ${DEFAULT-VALUE}).")
+    int newTokens;
+
+    @Option(names = "--threads", defaultValue = "0", description = "ONNX Runtime threads, 0 = all cores (default: ${DEFAULT-VALUE}).")
+    int threads;
+
+    @Option(names = "--repeat", defaultValue = "3", description = "Runs per batch size (default: ${DEFAULT-VALUE}).")
+    int repeat;
+
+    @Option(names = "--prefix-tokens", defaultValue = "300", description = "Shared-prefix test: instruction length, 0 to skip (default: ${DEFAULT-VALUE}).")
+    int prefixTokens;
+
+    @Option(names = "--document-tokens", defaultValue = "200", description = "Shared-prefix test: per-row document length (default: ${DEFAULT-VALUE}).")
+    int documentTokens;
+
+    @Option(names = "--prefix-rows", defaultValue = "8", description = "Shared-prefix test: rows (default: ${DEFAULT-VALUE}).")
+    int prefixRows;
+
+    @Override
+    public Integer call() throws Exception {
+        if ((model == null) == (random == null)) {
+            throw new UserError.Usage("give exactly one of --model or --random");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        Path folder = model;
+        Path temporary = null;
+        if (random != null) {
+            Path parent = workDir != null ? Files.createDirectories(workDir) : (temporary = Files.createTempDirectory("nightshift-bench"));
+            folder = parent.resolve("random-" + random + "-" + precision);
+            if (!Files.exists(folder.resolve("model.onnx"))) {
+                long start = System.nanoTime();
+                ModelConverter.convert(new RandomWeights(RandomShapes.parse(random), 42), folder,
+                        ConversionOptions.of(Precision.parse(precision)), null, null);
+                out.printf(Locale.ROOT, "converted random %s to %s in %.1f s%n", random, precision, (System.nanoTime() - start) / 1e9);
+            }
+        }
+        try (LlmEngine engine = LlmEngine.open(folder, EngineOptions.defaults().withThreads(threads).withKvBudget(4L << 30))) {
+            int vocab = vocabSize(folder);
+            out.printf(Locale.ROOT, "model %s (%s), %s threads, prompt %d tokens, %d new tokens, %d runs per size%n",
+                    folder, engine.model().precision(), threads == 0 ? "all" : threads, promptTokens, newTokens, repeat);
+            out.printf(Locale.ROOT, "%6s %22s %22s %18s%n", "batch", "prefill tok/s", "decode tok/s (all rows)", "first token ms");
+            double batchOneDecode = 0;
+            long allocatedPerStep = 0;
+            for (int batch : batchSizes) {
+                double[] prefill = new double[repeat];
+                double[] decode = new double[repeat];
+                double[] firstToken = new double[repeat];
+                // One unmeasured warm-up run per size (first runs pay for ORT's lazy initialisation).
+                run(engine, batch, vocab, 0);
+                for (int r = 0; r < repeat; r++) {
+                    long allocatedBefore = allocatedBytes();
+                    List<GenerationResult> results = run(engine, batch, vocab, r + 1);
+                    long allocated = allocatedBytes() - allocatedBefore;
+                    long prefillNanos = results.stream().mapToLong(GenerationResult::firstTokenNanos).max().orElse(1);
+                    long decodeNanos = results.stream().mapToLong(GenerationResult::decodeNanos).max().orElse(1);
+                    prefill[r] = batch * (double) promptTokens / (prefillNanos / 1e9);
+                    decode[r] = batch * (double) (newTokens - 1) / (decodeNanos / 1e9);
+                    firstToken[r] = prefillNanos / 1e6;
+                    if (batch == 1) {
+                        allocatedPerStep = allocated / newTokens;
+                    }
+                }
+                out.printf(Locale.ROOT, "%6d %22s %22s %18s%n", batch, spread(prefill), spread(decode), spread(firstToken));
+                if (batch == 1) {
+                    batchOneDecode = median(decode);
+                }
+            }
+            long weightBytes = weightBytesPerStep(folder);
+            if (batchOneDecode > 0) {
+                double achieved = weightBytes * batchOneDecode / 1e9;
+                double copy = copyBandwidth();
+                out.printf(Locale.ROOT, "batch-1 decode reads %.0f MB of weights per token: %.1f GB/s achieved, %.0f%% of this "
+                        + "machine's measured copy bandwidth (%.1f GB/s)%n", weightBytes / 1e6, achieved, 100 * achieved / copy, copy);
+            }
+            long kvBytes = kvBytes(folder, 1, promptTokens + newTokens);
+            out.printf(Locale.ROOT, "Java heap allocated per decode step at batch 1: %,d bytes (the KV cache is %,d bytes; "
+                    + "the logits row alone is %,d)%n", allocatedPerStep, kvBytes, vocab * 4L);
+            if (prefixTokens > 0) {
+                sharedPrefix(engine, out);
+            }
+            out.printf(Locale.ROOT, "peak RSS %.0f MiB%n", peakRssBytes() / 1048576.0);
+        } finally {
+            if (temporary != null) {
+                try (var paths = Files.walk(temporary)) {
+                    paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                }
+            }
+        }
+        return 0;
+    }
+
+    private List<GenerationResult> run(LlmEngine engine, int batch, int vocab, long seed) {
+        Random randomIds = new Random(seed);
+        List<int[]> prompts = new ArrayList<>();
+        for (int b = 0; b < batch; b++) {
+            prompts.add(randomIds.ints(promptTokens, 3, vocab).toArray());
+        }
+        List<GenerationResult> results = engine.generateIds(prompts, GenerationOptions.greedy(newTokens).withIgnoreEos(true));
+        for (GenerationResult result : results) {
+            if (result.failed()) {
+                throw new IllegalStateException("benchmark row failed: " + result.error());
+            }
+        }
+        return results;
+    }
+
+    /** 300-token instruction + 200-token documents: prefill time with the prefix shared and without. */
+    private void sharedPrefix(LlmEngine engine, PrintWriter out) {
+        String instruction = words(prefixTokens, engine, new Random(7));
+        List<Prompt> shared = new ArrayList<>();
+        List<Prompt> plain = new ArrayList<>();
+        for (int row = 0; row < prefixRows; row++) {
+            String text = instruction + words(documentTokens, engine, new Random(100 + row));
+            GenerationOptions options = GenerationOptions.greedy(1).withIgnoreEos(true);
+            shared.add(new Prompt(text, instruction, false, options));
+            plain.add(new Prompt(text, "", false, options));
+        }
+        engine.generate(plain.subList(0, 1));
+        double[] withPrefix = new double[repeat];
+        double[] without = new double[repeat];
+        for (int r = 0; r < repeat; r++) {
+            without[r] = prefillMillis(engine.generate(plain));
+            withPrefix[r] = prefillMillis(engine.generate(shared));
+        }
+        out.printf(Locale.ROOT, "shared prefix (%d rows, %d-token instruction + %d-token documents): prefill %s ms without reuse, "
+                + "%s ms with the prefix prefilled once (%.1fx)%n", prefixRows, prefixTokens, documentTokens, spread(without),
+                spread(withPrefix), median(without) / median(withPrefix));
+    }
+
+    private static double prefillMillis(List<GenerationResult> results) {
+        for (GenerationResult result : results) {
+            if (result.failed()) {
+                throw new IllegalStateException("benchmark row failed: " + result.error());
+            }
+        }
+        return results.stream().mapToLong(GenerationResult::firstTokenNanos).max().orElse(0) / 1e6;
+    }
+
+    /** Text of about {@code tokens} tokens for this model's tokenizer. */
+    private static String words(int tokens, LlmEngine engine, Random random) {
+        String[] vocabulary = {"the", "report", "of", "patient", "contract", "market", "price", "summary", "data", "review",
+                "customer", "value", "plan", "risk", "team", "order", "service", "year", "model", "table"};
+        StringBuilder text = new StringBuilder();
+        while (engine.countTokens(text.toString()) < tokens) {
+            for (int i = 0; i < 16; i++) {
+                text.append(' ').append(vocabulary[random.nextInt(vocabulary.length)]);
+            }
+        }
+        return text.toString();
+    }
+
+    private static int vocabSize(Path folder) throws Exception {
+        return new ObjectMapper().readTree(folder.resolve("genai_config.json").toFile()).at("/model/vocab_size").asInt();
+    }
+
+    /** Bytes of weights a decode step reads: the data file, less an embedding table that is only gathered from. */
+    private static long weightBytesPerStep(Path folder) throws Exception {
+        JsonNode genai = new ObjectMapper().readTree(folder.resolve("genai_config.json").toFile());
+        long total = Files.size(folder.resolve("model.onnx.data"));
+        String precision = genai.at("/nightshift/precision").asText("");
+        if (precision.equals("int4") || precision.equals("int8")) {
+            long embedding = (long) genai.at("/model/vocab_size").asInt() * genai.at("/model/decoder/hidden_size").asInt() * 2;
+            return total - embedding;
+        }
+        return total;
+    }
+
+    private static long kvBytes(Path folder, int rows, int length) throws Exception {
+        JsonNode decoder = new ObjectMapper().readTree(folder.resolve("genai_config.json").toFile()).at("/model/decoder");
+        return 2L * rows * length * decoder.get("num_hidden_layers").asInt() * decoder.get("num_key_value_heads").asInt()
+                * decoder.get("head_size").asInt() * 4;
+    }
+
+    private static long allocatedBytes() {
+        return ((com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean()).getCurrentThreadAllocatedBytes();
+    }
+
+    /** Single-threaded bulk copy of 256 MiB between direct buffers, best of 3, counting bytes read plus written. */
+    private static double copyBandwidth() {
+        ByteBuffer from = ByteBuffer.allocateDirect(256 << 20);
+        ByteBuffer to = ByteBuffer.allocateDirect(256 << 20);
+        double best = 0;
+        for (int i = 0; i < 3; i++) {
+            long start = System.nanoTime();
+            to.clear();
+            to.put(from.duplicate());
+            double seconds = (System.nanoTime() - start) / 1e9;
+            best = Math.max(best, 2.0 * (256 << 20) / seconds / 1e9);
+        }
+        return best;
+    }
+
+    private static long peakRssBytes() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (Exception ignored) {
+            // Not Linux: no figure.
+        }
+        return 0;
+    }
+
+    private static double median(double[] values) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        return sorted[sorted.length / 2];
+    }
+
+    private static String spread(double[] values) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        return String.format(Locale.ROOT, "%.1f (%.1f-%.1f)", median(values), sorted[0], sorted[sorted.length - 1]);
+    }
+}

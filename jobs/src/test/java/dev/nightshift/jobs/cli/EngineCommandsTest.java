@@ -1,0 +1,63 @@
+package dev.nightshift.jobs.cli;
+
+import dev.nightshift.SharedFiles;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+
+import static dev.nightshift.jobs.cli.ConvertCommandTest.run;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** `generate` and `bench` on small models. */
+class EngineCommandsTest {
+
+    @TempDir
+    static Path work;
+    static Path stories;
+
+    @BeforeAll
+    static void convert() {
+        stories = work.resolve("stories");
+        ConvertCommandTest.Outcome outcome = run("convert", "--from", SharedFiles.stories260K().toString(),
+                "--tokenizer", SharedFiles.tok512().toString(), "--to", stories.toString(), "--precision", "fp32");
+        assertEquals(0, outcome.code(), outcome.err());
+    }
+
+    @Test
+    void generatePrintsCompletionsAndStats() {
+        ConvertCommandTest.Outcome outcome = run("generate", "--model", stories.toString(), "--prompt", "Once upon a time",
+                "--prompt", "The little dog", "--max-new-tokens", "20");
+        assertEquals(0, outcome.code(), outcome.err());
+        assertTrue(outcome.out().contains(", there was a little girl named Lily."), outcome.out());
+        assertTrue(outcome.out().contains("=== 2: The little dog"), outcome.out());
+        assertTrue(outcome.out().contains("generated 20, finish length"), outcome.out());
+    }
+
+    @Test
+    void generateReportsRowErrorsWithExitCode1() {
+        ConvertCommandTest.Outcome outcome = run("generate", "--model", stories.toString(), "--prompt", "dog ".repeat(2000),
+                "--max-new-tokens", "4");
+        assertEquals(1, outcome.code());
+        assertTrue(outcome.out().contains("ERROR: prompt of"), outcome.out());
+    }
+
+    @Test
+    void generateNamesAMissingModel() {
+        ConvertCommandTest.Outcome outcome = run("generate", "--model", work.resolve("absent").toString(), "--prompt", "x");
+        assertEquals(2, outcome.code());
+        assertTrue(outcome.err().contains("does not exist"), outcome.err());
+    }
+
+    @Test
+    void benchPrintsFigures() {
+        ConvertCommandTest.Outcome outcome = run("bench", "--random", "tiny", "--batch-sizes", "1,2", "--prompt-tokens", "16",
+                "--new-tokens", "4", "--repeat", "1", "--prefix-tokens", "20", "--document-tokens", "10", "--prefix-rows", "2");
+        assertEquals(0, outcome.code(), outcome.err());
+        assertTrue(outcome.out().contains("prefill tok/s"), outcome.out());
+        assertTrue(outcome.out().contains("shared prefix (2 rows"), outcome.out());
+        assertTrue(outcome.out().contains("peak RSS"), outcome.out());
+    }
+}

@@ -1,0 +1,110 @@
+package dev.nightshift.engine;
+
+import dev.nightshift.SharedFiles;
+import dev.nightshift.model.LlamaConfig;
+import dev.nightshift.model.RandomWeights;
+import dev.nightshift.toolchain.ConversionListener;
+import dev.nightshift.toolchain.ConversionOptions;
+import dev.nightshift.toolchain.ModelConverter;
+import dev.nightshift.toolchain.Precision;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+/**
+ * Batched output equals unbatched output, token for token, for our GQA graphs and for third-party
+ * exports (GenAI's GQA graph with full logits; an fp16 MultiHeadAttention graph with position_ids);
+ * and the third-party exports reproduce upstream's expected greedy tokens.
+ */
+class EngineBatchingTest {
+
+    @TempDir
+    Path work;
+
+    static final List<int[]> UPSTREAM_PROMPTS = List.of(new int[]{0, 0, 0, 52}, new int[]{0, 0, 195, 731});
+    static final int[][] UPSTREAM_TOKENS = {{12102, 30463, 4666, 17192, 3266, 18061}, {29592, 4877, 18112, 22607, 12936, 997}};
+
+    @ParameterizedTest
+    @ValueSource(strings = {"ortgenai-tiny-random-LlamaForCausalLM-fp32", "ortgenai-tiny-random-LlamaForCausalLM-fp16"})
+    void thirdPartyExportsReproduceUpstreamTokens(String folder) throws Exception {
+        try (LlmEngine engine = LlmEngine.open(SharedFiles.get("models/thirdparty/" + folder), EngineOptions.defaults())) {
+            List<GenerationResult> batched = engine.generateIds(UPSTREAM_PROMPTS, GenerationOptions.greedy(6));
+            for (int row = 0; row < 2; row++) {
+                assertNull(batched.get(row).error());
+                assertArrayEquals(UPSTREAM_TOKENS[row], batched.get(row).tokenIds(), folder + " row " + row);
+                GenerationResult alone = engine.generateIds(List.of(UPSTREAM_PROMPTS.get(row)), GenerationOptions.greedy(6)).get(0);
+                assertArrayEquals(UPSTREAM_TOKENS[row], alone.tokenIds(), folder + " row " + row + " alone");
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"int4", "fp32"})
+    void ourGqaGraphsGiveTheSameTokensBatchedAndAlone(String precision) throws Exception {
+        LlamaConfig config = new LlamaConfig(128, 256, 2, 8, 2, 16, 512, 256, 1e-5f, 10000, null, false, true, 1, new int[]{2});
+        Path folder = work.resolve("random-" + precision);
+        ModelConverter.convert(new RandomWeights(config, 5), folder, ConversionOptions.of(Precision.parse(precision)),
+                SharedFiles.tok512(), ConversionListener.NONE);
+        try (LlmEngine engine = LlmEngine.open(folder, EngineOptions.defaults().withThreads(2))) {
+            assertBatchedEqualsAlone(engine, mixedPrompts(20, 3, 40, config.vocabSize(), new Random(1)), 12);
+        }
+    }
+
+    @Test
+    void growingCacheGraphGivesTheSameTokensBatchedAndAlone() throws Exception {
+        Path folder = SharedFiles.get("models/thirdparty/ortgenai-tiny-random-LlamaForCausalLM-fp16");
+        try (LlmEngine engine = LlmEngine.open(folder, EngineOptions.defaults().withThreads(2))) {
+            assertBatchedEqualsAlone(engine, mixedPrompts(16, 2, 12, 32000, new Random(2)), 8);
+        }
+    }
+
+    @Test
+    void seededSamplingIsReproducibleAcrossRunsAndBatches() throws Exception {
+        Path folder = SharedFiles.get("models/thirdparty/ortgenai-tiny-random-LlamaForCausalLM-fp32");
+        try (LlmEngine engine = LlmEngine.open(folder, EngineOptions.defaults())) {
+            List<int[]> prompts = mixedPrompts(6, 2, 9, 32000, new Random(3));
+            GenerationOptions sampling = GenerationOptions.greedy(10).withSampling(1.3, 50, 0.95, 1234);
+            List<GenerationResult> first = engine.generateIds(prompts, sampling);
+            List<GenerationResult> second = engine.generateIds(prompts, sampling);
+            for (int i = 0; i < prompts.size(); i++) {
+                assertArrayEquals(first.get(i).tokenIds(), second.get(i).tokenIds(), "run to run, row " + i);
+                GenerationResult alone = engine.generateIds(List.of(prompts.get(i)), sampling).get(0);
+                assertArrayEquals(first.get(i).tokenIds(), alone.tokenIds(), "batched vs alone, row " + i);
+            }
+            List<GenerationResult> otherSeed = engine.generateIds(prompts, sampling.withSeed(99));
+            int differ = 0;
+            for (int i = 0; i < prompts.size(); i++) {
+                differ += java.util.Arrays.equals(first.get(i).tokenIds(), otherSeed.get(i).tokenIds()) ? 0 : 1;
+            }
+            assertEquals(true, differ > 0, "another seed changes some row");
+        }
+    }
+
+    static List<int[]> mixedPrompts(int rows, int minLength, int maxLength, int vocab, Random random) {
+        List<int[]> prompts = new ArrayList<>();
+        for (int i = 0; i < rows; i++) {
+            prompts.add(random.ints(minLength + random.nextInt(maxLength - minLength + 1), 3, vocab).toArray());
+        }
+        return prompts;
+    }
+
+    static void assertBatchedEqualsAlone(LlmEngine engine, List<int[]> prompts, int newTokens) {
+        GenerationOptions greedy = GenerationOptions.greedy(newTokens);
+        List<GenerationResult> batched = engine.generateIds(prompts, greedy);
+        for (int i = 0; i < prompts.size(); i++) {
+            GenerationResult alone = engine.generateIds(List.of(prompts.get(i)), greedy).get(0);
+            assertNull(alone.error());
+            assertArrayEquals(alone.tokenIds(), batched.get(i).tokenIds(), "row " + i + " (length " + prompts.get(i).length + ")");
+        }
+    }
+}
