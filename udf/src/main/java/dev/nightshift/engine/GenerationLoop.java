@@ -2,6 +2,7 @@ package dev.nightshift.engine;
 
 import ai.onnxruntime.OrtException;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -22,22 +23,23 @@ final class GenerationLoop {
     }
 
     void run(List<Row> rows) throws OrtException {
-        int batch = rows.size();
         int maxLength = 0;
         for (Row row : rows) {
             maxLength = Math.max(maxLength, row.prompt.length + row.maxNewTokens);
         }
-        try (BatchRun run = BatchRun.create(model, batch, maxLength)) {
+        BatchRun run = BatchRun.create(model, rows.size(), maxLength);
+        try {
             // Prefill: reuse a shared prefix when the graph allows it, else every prompt in one call.
             float[][] logits = prefill(run, rows);
-            int[] tokens = new int[batch];
-            boolean[] advance = new boolean[batch];
+            List<Row> live = new ArrayList<>(rows);
             while (true) {
+                int batch = live.size();
+                int[] tokens = new int[batch];
+                boolean[] advance = new boolean[batch];
                 long now = System.nanoTime();
-                boolean anyActive = false;
+                int active = 0;
                 for (int b = 0; b < batch; b++) {
-                    Row row = rows.get(b);
-                    advance[b] = false;
+                    Row row = live.get(b);
                     if (row.done()) {
                         tokens[b] = model.padId;
                         continue;
@@ -49,14 +51,35 @@ final class GenerationLoop {
                     stopOrAppend(row, token, now);
                     tokens[b] = token;
                     advance[b] = !row.done();
-                    anyActive |= advance[b];
+                    active += advance[b] ? 1 : 0;
                 }
-                if (!anyActive) {
+                if (active == 0) {
                     break;
+                }
+                // Finished rows stop costing work: once they are half the batch, the live rows move to a smaller cache.
+                if (run instanceof SharedCacheRun shared && active * 2 <= batch && batch >= 4) {
+                    SharedCacheRun smaller = new SharedCacheRun(model, active, shared.maxLength());
+                    List<Row> kept = new ArrayList<>();
+                    int[] keptTokens = new int[active];
+                    for (int b = 0; b < batch; b++) {
+                        if (advance[b]) {
+                            smaller.copyPrefix(shared, b, kept.size(), shared.length(b));
+                            keptTokens[kept.size()] = tokens[b];
+                            kept.add(live.get(b));
+                        }
+                    }
+                    run.close();
+                    run = smaller;
+                    live = kept;
+                    tokens = keptTokens;
+                    advance = new boolean[active];
+                    java.util.Arrays.fill(advance, true);
                 }
                 // Decode: every row feeds its last token; finished rows feed padding and keep their length.
                 logits = run.step(tokens, advance);
             }
+        } finally {
+            run.close();
         }
     }
 

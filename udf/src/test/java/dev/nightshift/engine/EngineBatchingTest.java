@@ -61,6 +61,57 @@ class EngineBatchingTest {
     }
 
     @Test
+    void rowsThatFinishEarlyLeaveTheBatchWithoutChangingTheOthers() throws Exception {
+        LlamaConfig config = new LlamaConfig(128, 256, 2, 8, 2, 16, 512, 256, 1e-5f, 10000, null, false, true, 1, new int[]{2});
+        Path folder = work.resolve("random-compaction");
+        ModelConverter.convert(new RandomWeights(config, 6), folder, ConversionOptions.of(Precision.INT4),
+                SharedFiles.tok512(), ConversionListener.NONE);
+        try (LlmEngine engine = LlmEngine.open(folder, EngineOptions.defaults().withThreads(2))) {
+            Random random = new Random(4);
+            List<Prompt> prompts = new ArrayList<>();
+            for (int i = 0; i < 16; i++) {
+                // Lengths 1..30: most rows finish long before the last, so the batch shrinks several times.
+                prompts.add(Prompt.of("word ".repeat(1 + random.nextInt(12)) + i,
+                        GenerationOptions.greedy(1 + random.nextInt(30)).withIgnoreEos(true)));
+            }
+            List<GenerationResult> batched = engine.generate(prompts);
+            for (int i = 0; i < prompts.size(); i++) {
+                GenerationResult alone = engine.generate(List.of(prompts.get(i))).get(0);
+                assertEquals(prompts.get(i).options().maxNewTokens(), batched.get(i).generatedTokens());
+                assertArrayEquals(alone.tokenIds(), batched.get(i).tokenIds(), "row " + i);
+            }
+        }
+    }
+
+    @Test
+    void concurrentCallersGetWhatSequentialCallersGet() throws Exception {
+        Path folder = SharedFiles.get("models/thirdparty/ortgenai-tiny-random-LlamaForCausalLM-fp32");
+        try (LlmEngine engine = LlmEngine.open(folder, EngineOptions.defaults().withThreads(1))) {
+            List<List<int[]>> work = new ArrayList<>();
+            List<List<GenerationResult>> sequential = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                work.add(mixedPrompts(5, 2, 10, 32000, new Random(10 + t)));
+                sequential.add(engine.generateIds(work.get(t), GenerationOptions.greedy(8)));
+            }
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+            try {
+                List<java.util.concurrent.Future<List<GenerationResult>>> futures = new ArrayList<>();
+                for (List<int[]> prompts : work) {
+                    futures.add(pool.submit(() -> engine.generateIds(prompts, GenerationOptions.greedy(8))));
+                }
+                for (int t = 0; t < 4; t++) {
+                    List<GenerationResult> concurrent = futures.get(t).get();
+                    for (int i = 0; i < concurrent.size(); i++) {
+                        assertArrayEquals(sequential.get(t).get(i).tokenIds(), concurrent.get(i).tokenIds(), "caller " + t + " row " + i);
+                    }
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
+
+    @Test
     void growingCacheGraphGivesTheSameTokensBatchedAndAlone() throws Exception {
         Path folder = SharedFiles.get("models/thirdparty/ortgenai-tiny-random-LlamaForCausalLM-fp16");
         try (LlmEngine engine = LlmEngine.open(folder, EngineOptions.defaults().withThreads(2))) {
