@@ -316,7 +316,7 @@ public final class LlmEngine implements TextGenerator {
      * plus the weight file's size and 64 sampled 64 KiB blocks (hashing many gigabytes at every executor
      * start would cost more than it protects).
      */
-    static String fingerprint(Path folder) throws IOException {
+    public static String fingerprint(Path folder) throws IOException {
         MessageDigest digest;
         try {
             digest = MessageDigest.getInstance("SHA-256");

@@ -1,0 +1,132 @@
+package dev.nightshift.jobs.cli;
+
+import dev.nightshift.jobs.nightly.JobListener;
+import dev.nightshift.jobs.nightly.RunSummary;
+import dev.nightshift.jobs.nightly.SparkSessions;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/** What the Spark commands share: the session, progress lines, the run summary and result tables as text. */
+final class JobConsole {
+
+    private JobConsole() {
+    }
+
+    /** The Spark session, with the command line's quiet logging unless logging is configured already. */
+    static SparkSession session(String master, Path warehouse) {
+        if (System.getProperty("log4j2.configurationFile") == null && System.getProperty("log4j.configurationFile") == null) {
+            System.setProperty("log4j2.configurationFile", "nightshift-log4j2.properties");
+        }
+        return SparkSessions.getOrCreate(master, warehouse);
+    }
+
+    /** Prints one line per stage and a redrawn progress line (rows done/total, tokens/s, ETA) on stderr. */
+    static JobListener progress(PrintWriter err) {
+        return new JobListener() {
+            private boolean drawn;
+
+            @Override
+            public void stage(String name, String detail) {
+                endLine();
+                err.printf("[%s] %s%n", name, detail);
+                err.flush();
+            }
+
+            @Override
+            public synchronized void progress(long done, long total, double tokensPerSecond, double etaSeconds) {
+                if (total == 0) {
+                    return;
+                }
+                err.printf(Locale.ROOT, "\r  %,d/%,d rows (%.0f%%)%s%s   ", done, total, 100.0 * done / total,
+                        Double.isNaN(tokensPerSecond) ? "" : String.format(Locale.ROOT, ", %,.0f tokens/s", tokensPerSecond),
+                        Double.isNaN(etaSeconds) ? "" : ", ETA " + duration(etaSeconds));
+                err.flush();
+                drawn = true;
+            }
+
+            @Override
+            public synchronized void chunkCommitted(int index, int count, long rows, long failed) {
+                endLine();
+                err.printf(Locale.ROOT, "  chunk %d/%d merged: %,d rows, %,d failed%n", index, count, rows, failed);
+                err.flush();
+            }
+
+            private synchronized void endLine() {
+                if (drawn) {
+                    err.println();
+                    drawn = false;
+                }
+            }
+        };
+    }
+
+    static String duration(double seconds) {
+        long s = Math.round(seconds);
+        return s >= 3600 ? String.format(Locale.ROOT, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+                : String.format(Locale.ROOT, "%d:%02d", s / 60, s % 60);
+    }
+
+    static void printSummary(RunSummary run, PrintWriter out) {
+        out.printf(Locale.ROOT, "run %s: %s in %.1f s%n", run.runId(), run.status(), run.wallSeconds());
+        if (run.message() != null) {
+            out.println("  " + run.message());
+        }
+        out.printf(Locale.ROOT, "  documents %,d; rows (document x task): %,d read, %,d skipped (unchanged), %,d processed, %,d failed%n",
+                run.docsRead(), run.rowsRead(), run.rowsSkipped(), run.rowsProcessed(), run.rowsFailed());
+        out.printf(Locale.ROOT, "  tokens: %,d in, %,d out, %,.0f tokens/s; %d chunk(s) merged%n",
+                run.tokensIn(), run.tokensOut(), run.tokensPerSecond(), run.chunks());
+        out.printf(Locale.ROOT, "  cost here: $%.4f (%d executor(s) x %.4f h)%n", run.clusterCostUsd(), run.executors(),
+                run.wallSeconds() / 3600);
+        for (RunSummary.ApiCost api : run.apiCosts()) {
+            out.printf(Locale.ROOT, "  same tokens at %s: $%.4f, %s $%.4f%n", api.api(), api.costUsd(),
+                    api.savingUsd() >= 0 ? "saving" : "extra cost", Math.abs(api.savingUsd()));
+        }
+        out.flush();
+    }
+
+    /** A query's first rows as an aligned text table (cells cut at {@code width} characters). */
+    static void printTable(Dataset<Row> rows, int maxRows, int width, PrintWriter out) {
+        String[] columns = rows.columns();
+        List<Row> list = rows.limit(maxRows + 1).collectAsList();
+        List<String[]> cells = new ArrayList<>();
+        cells.add(columns);
+        for (Row row : list.subList(0, Math.min(maxRows, list.size()))) {
+            String[] line = new String[columns.length];
+            for (int i = 0; i < columns.length; i++) {
+                Object value = row.get(i);
+                String text = value == null ? "NULL" : value.toString().replaceAll("\\s+", " ");
+                line[i] = text.length() > width ? text.substring(0, width - 1) + "…" : text;
+            }
+            cells.add(line);
+        }
+        int[] widths = new int[columns.length];
+        for (String[] line : cells) {
+            for (int i = 0; i < line.length; i++) {
+                widths[i] = Math.max(widths[i], line[i].length());
+            }
+        }
+        for (int r = 0; r < cells.size(); r++) {
+            StringBuilder text = new StringBuilder();
+            for (int i = 0; i < columns.length; i++) {
+                text.append(i == 0 ? "" : " | ").append(String.format("%-" + widths[i] + "s", cells.get(r)[i]));
+            }
+            out.println(text.toString().stripTrailing());
+            if (r == 0) {
+                StringBuilder rule = new StringBuilder();
+                for (int i = 0; i < columns.length; i++) {
+                    rule.append(i == 0 ? "" : "-+-").append("-".repeat(widths[i]));
+                }
+                out.println(rule);
+            }
+        }
+        out.printf("(%s)%n", list.size() > maxRows ? "first " + maxRows + " rows" : list.size() + " row" + (list.size() == 1 ? "" : "s"));
+        out.flush();
+    }
+}

@@ -1,0 +1,27 @@
+package dev.nightshift.jobs.nightly;
+
+/** What a run reports while it works; the command line prints it, the library never does. */
+public interface JobListener {
+
+    JobListener NONE = new JobListener() {
+    };
+
+    /** A stage started ("read source", "plan", "chunk 2/5", ...), with a one-line detail. */
+    default void stage(String name, String detail) {
+    }
+
+    /**
+     * Inference progress, about once a second while a chunk runs.
+     *
+     * @param done            rows finished in this run so far
+     * @param total           rows this run will process
+     * @param tokensPerSecond prompt and output tokens per second so far
+     * @param etaSeconds      estimated seconds left (NaN until there is a rate)
+     */
+    default void progress(long done, long total, double tokensPerSecond, double etaSeconds) {
+    }
+
+    /** A chunk was merged into the results table. */
+    default void chunkCommitted(int index, int count, long rows, long failed) {
+    }
+}

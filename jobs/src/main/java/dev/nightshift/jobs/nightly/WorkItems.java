@@ -1,0 +1,63 @@
+package dev.nightshift.jobs.nightly;
+
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One document row to one work item per task: the rendered prompt and its input hash. Input rows hold the
+ * document's columns in the order of {@code placeholders} (doc id first, then text); rendering runs on executors.
+ */
+final class WorkItems implements FlatMapFunction<Row, Row> {
+
+    static final StructType SCHEMA = new StructType()
+            .add("doc_id", DataTypes.StringType, false)
+            .add("task", DataTypes.StringType, false)
+            .add("prompt", DataTypes.StringType)
+            .add("input_hash", DataTypes.StringType, false)
+            .add("prompt_chars", DataTypes.IntegerType, false)
+            .add("problem", DataTypes.StringType);
+
+    private final List<TaskSpec> tasks;
+    private final Map<String, Integer> placeholders;
+    private final String textColumn;
+    private final String modelFingerprint;
+
+    /**
+     * @param placeholders     placeholder name to position in the input row ("id" is 0, "text" is 1)
+     * @param textColumn       the source's text column, named in "empty text" errors
+     * @param modelFingerprint part of every input hash
+     */
+    WorkItems(List<TaskSpec> tasks, Map<String, Integer> placeholders, String textColumn, String modelFingerprint) {
+        this.tasks = List.copyOf(tasks);
+        this.placeholders = Map.copyOf(placeholders);
+        this.textColumn = textColumn;
+        this.modelFingerprint = modelFingerprint;
+    }
+
+    @Override
+    public Iterator<Row> call(Row doc) {
+        String docId = doc.getString(0);
+        String text = doc.isNullAt(1) ? null : doc.getString(1);
+        String problem = text == null || text.isBlank()
+                ? "bad text: column " + textColumn + " is " + (text == null ? "null" : "blank") + " for this document"
+                : null;
+        List<Row> items = new ArrayList<>(tasks.size());
+        for (TaskSpec task : tasks) {
+            String prompt = task.template().render(name -> {
+                Integer index = placeholders.get(name);
+                return index == null || doc.isNullAt(index) ? null : doc.getString(index);
+            });
+            items.add(RowFactory.create(docId, task.name(), prompt, task.inputHash(prompt, modelFingerprint),
+                    prompt.length(), problem));
+        }
+        return items.iterator();
+    }
+}
