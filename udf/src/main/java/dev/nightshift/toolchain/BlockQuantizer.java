@@ -61,72 +61,107 @@ public final class BlockQuantizer {
      */
     public void quantizeRow(float[] row, int offset, int k, byte[] packed, float[] scales, byte[] zeroPoints) {
         int blocks = blocks(k);
-        java.util.Arrays.fill(packed, 0, rowBytes(k), (byte) 0);
-        if (!symmetric) {
-            java.util.Arrays.fill(zeroPoints, 0, zeroPointBytes(k), (byte) 0);
-        }
+        clearRow(k, packed, zeroPoints);
         int[] codes = new int[blockSize];
         for (int b = 0; b < blocks; b++) {
             int start = b * blockSize;
             int end = Math.min(k, start + blockSize);
-            // Round-to-nearest with the full range clips nothing but wastes levels on one outlier; trying a few
-            // narrower ranges and keeping the one with the least squared error is what makes 4 bits usable.
-            float bestScale = 0;
-            int bestZero = 0;
-            double bestError = Double.MAX_VALUE;
-            for (int step = 0; step < SEARCH_STEPS; step++) {
-                float shrink = 1f - step * SEARCH_SHRINK;
-                int zero;
-                float scale;
-                if (symmetric) {
-                    float extreme = 0;
-                    for (int i = start; i < end; i++) {
-                        float v = row[offset + i];
-                        if (Math.abs(v) > Math.abs(extreme)) {
-                            extreme = v;
-                        }
-                    }
-                    // Like MLAS: the value of largest magnitude maps to the most negative code, using all 2^bits levels.
-                    zero = 1 << (bits - 1);
-                    scale = extreme * shrink / -zero;
-                } else {
-                    float min = 0;
-                    float max = 0;
-                    for (int i = start; i < end; i++) {
-                        min = Math.min(min, row[offset + i]);
-                        max = Math.max(max, row[offset + i]);
-                    }
-                    scale = (max - min) * shrink / levels;
-                    zero = scale == 0 ? 0 : Math.max(0, Math.min(levels, Math.round(-min * shrink / scale)));
-                }
-                double error = error(row, offset, start, end, scale, zero);
-                if (error < bestError) {
-                    bestError = error;
-                    bestScale = scale;
-                    bestZero = zero;
-                }
-                if (scale == 0) {
-                    break;
-                }
-            }
-            float scale = bestScale;
-            int zero = bestZero;
-            float inverse = scale == 0 ? 0 : 1 / scale;
+            BlockScale chosen = chooseScale(row, offset, start, end);
             for (int i = 0; i < blockSize; i++) {
                 int index = start + i;
-                float v = index < end ? row[offset + index] : 0;
-                codes[i] = Math.max(0, Math.min(levels, Math.round(v * inverse) + zero));
+                codes[i] = code(index < end ? row[offset + index] : 0, chosen);
             }
-            scales[b] = scale;
-            pack(codes, packed, b * blobBytes());
-            if (!symmetric) {
-                if (bits == 8) {
-                    zeroPoints[b] = (byte) zero;
-                } else {
-                    zeroPoints[b / 2] |= (byte) ((b % 2 == 0) ? zero : zero << 4);
-                }
+            storeBlock(b, codes, chosen, packed, scales, zeroPoints);
+        }
+    }
+
+    /** One block's scale and zero point (the zero is 2^(bits-1) when symmetric). */
+    record BlockScale(float scale, int zero) {
+    }
+
+    /**
+     * The scale of the block {@code [start, end)} of a row: round-to-nearest with the full range clips nothing but
+     * wastes levels on one outlier; trying a few narrower ranges and keeping the one with the least squared error is
+     * what makes 4 bits usable.
+     */
+    BlockScale chooseScale(float[] row, int offset, int start, int end) {
+        BlockScale best = new BlockScale(0, 0);
+        double bestError = Double.MAX_VALUE;
+        for (int step = 0; step < SEARCH_STEPS; step++) {
+            BlockScale candidate = candidate(row, offset, start, end, step);
+            double error = error(row, offset, start, end, candidate.scale(), candidate.zero());
+            if (error < bestError) {
+                bestError = error;
+                best = candidate;
+            }
+            if (candidate.scale() == 0) {
+                break;
             }
         }
+        return best;
+    }
+
+    /** The {@code step}-th range tried for the block {@code [start, end)}: the full range narrowed by step * 2.5%. */
+    private BlockScale candidate(float[] row, int offset, int start, int end, int step) {
+        float shrink = 1f - step * SEARCH_SHRINK;
+        if (symmetric) {
+            float extreme = 0;
+            for (int i = start; i < end; i++) {
+                float v = row[offset + i];
+                if (Math.abs(v) > Math.abs(extreme)) {
+                    extreme = v;
+                }
+            }
+            // Like MLAS: the value of largest magnitude maps to the most negative code, using all 2^bits levels.
+            int zero = 1 << (bits - 1);
+            return new BlockScale(extreme * shrink / -zero, zero);
+        }
+        float min = 0;
+        float max = 0;
+        for (int i = start; i < end; i++) {
+            min = Math.min(min, row[offset + i]);
+            max = Math.max(max, row[offset + i]);
+        }
+        float scale = (max - min) * shrink / levels;
+        int zero = scale == 0 ? 0 : Math.max(0, Math.min(levels, Math.round(-min * shrink / scale)));
+        return new BlockScale(scale, zero);
+    }
+
+    /** The code of {@code v} under {@code block}'s scale, clamped to the representable range. */
+    int code(float v, BlockScale block) {
+        float inverse = block.scale() == 0 ? 0 : 1 / block.scale();
+        return Math.max(0, Math.min(levels, Math.round(v * inverse) + block.zero()));
+    }
+
+    /** The value a code stands for. */
+    static float value(int code, BlockScale block) {
+        return (code - block.zero()) * block.scale();
+    }
+
+    /** Zeroes one row's packed bytes and (asymmetric) zero points before blocks are stored into them. */
+    void clearRow(int k, byte[] packed, byte[] zeroPoints) {
+        java.util.Arrays.fill(packed, 0, rowBytes(k), (byte) 0);
+        if (!symmetric) {
+            java.util.Arrays.fill(zeroPoints, 0, zeroPointBytes(k), (byte) 0);
+        }
+    }
+
+    /** Stores block {@code b}'s {@code blockSize} codes, its scale and (asymmetric) zero point into a cleared row. */
+    void storeBlock(int b, int[] codes, BlockScale block, byte[] packed, float[] scales, byte[] zeroPoints) {
+        scales[b] = block.scale();
+        pack(codes, packed, b * blobBytes());
+        if (!symmetric) {
+            int zero = block.zero();
+            if (bits == 8) {
+                zeroPoints[b] = (byte) zero;
+            } else {
+                zeroPoints[b / 2] |= (byte) ((b % 2 == 0) ? zero : zero << 4);
+            }
+        }
+    }
+
+    int blockSize() {
+        return blockSize;
     }
 
     private double error(float[] row, int offset, int start, int end, float scale, int zero) {

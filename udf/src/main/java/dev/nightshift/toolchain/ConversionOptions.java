@@ -3,14 +3,16 @@ package dev.nightshift.toolchain;
 /**
  * How to write a model.
  *
- * @param precision     weight precision
- * @param blockSize     MatMulNBits block size along the input dimension (power of two, at least 16)
- * @param symmetric     symmetric quantization (no zero points) or asymmetric (min/max with zero points)
- * @param accuracyLevel MatMulNBits accuracy_level: 4 lets the CPU quantize activations to int8 (the fast path), 0 leaves it to the provider
- * @param contextLength KV cache and rotary table length; 0 keeps the checkpoint's
+ * @param precision         weight precision
+ * @param blockSize         MatMulNBits block size along the input dimension (power of two, at least 16)
+ * @param symmetric         symmetric quantization (no zero points) or asymmetric (min/max with zero points)
+ * @param accuracyLevel     MatMulNBits accuracy_level: 4 lets the CPU quantize activations to int8 (the fast path), 0 leaves it to the provider
+ * @param contextLength     KV cache and rotary table length; 0 keeps the checkpoint's
+ * @param calibrationTokens tokens of self-generated text whose activations drive GPTQ-style error-compensating
+ *                          quantization ({@link GptqQuantizer}); 0 (the default) quantizes each block to nearest
  */
 public record ConversionOptions(Precision precision, int blockSize, boolean symmetric, int accuracyLevel,
-                                int contextLength) {
+                                int contextLength, int calibrationTokens) {
 
     public ConversionOptions {
         if (precision == null) {
@@ -25,26 +27,41 @@ public record ConversionOptions(Precision precision, int blockSize, boolean symm
         if (contextLength < 0) {
             throw new IllegalArgumentException("context length must not be negative, got " + contextLength);
         }
+        if (calibrationTokens < 0) {
+            throw new IllegalArgumentException("calibration tokens must not be negative, got " + calibrationTokens);
+        }
+        if (calibrationTokens > 0 && !precision.quantized()) {
+            throw new IllegalArgumentException("calibration only applies to int4 and int8, not " + precision.id());
+        }
     }
 
-    /** Defaults for CPU: block 32, symmetric, accuracy level 4, the checkpoint's context length. */
+    /** Without calibration. */
+    public ConversionOptions(Precision precision, int blockSize, boolean symmetric, int accuracyLevel, int contextLength) {
+        this(precision, blockSize, symmetric, accuracyLevel, contextLength, 0);
+    }
+
+    /** Defaults for CPU: block 32, symmetric, accuracy level 4, the checkpoint's context length, no calibration. */
     public static ConversionOptions of(Precision precision) {
-        return new ConversionOptions(precision, 32, true, 4, 0);
+        return new ConversionOptions(precision, 32, true, 4, 0, 0);
     }
 
     public ConversionOptions withBlockSize(int size) {
-        return new ConversionOptions(precision, size, symmetric, accuracyLevel, contextLength);
+        return new ConversionOptions(precision, size, symmetric, accuracyLevel, contextLength, calibrationTokens);
     }
 
     public ConversionOptions withSymmetric(boolean value) {
-        return new ConversionOptions(precision, blockSize, value, accuracyLevel, contextLength);
+        return new ConversionOptions(precision, blockSize, value, accuracyLevel, contextLength, calibrationTokens);
     }
 
     public ConversionOptions withAccuracyLevel(int level) {
-        return new ConversionOptions(precision, blockSize, symmetric, level, contextLength);
+        return new ConversionOptions(precision, blockSize, symmetric, level, contextLength, calibrationTokens);
     }
 
     public ConversionOptions withContextLength(int length) {
-        return new ConversionOptions(precision, blockSize, symmetric, accuracyLevel, length);
+        return new ConversionOptions(precision, blockSize, symmetric, accuracyLevel, length, calibrationTokens);
+    }
+
+    public ConversionOptions withCalibrationTokens(int tokens) {
+        return new ConversionOptions(precision, blockSize, symmetric, accuracyLevel, contextLength, tokens);
     }
 }

@@ -26,7 +26,9 @@ import static dev.nightshift.toolchain.OnnxGraph.MS;
  * {@code present.N.key|value}. Attention is GroupQueryAttention, whose KV cache can be shared
  * between past and present so decoding writes it in place; rows are right-padded.
  *
- * <p>Weights stream into {@code model.onnx.data}, a block of rows at a time.
+ * <p>Weights stream into {@code model.onnx.data}, a block of rows at a time. With
+ * {@link ConversionOptions#calibrationTokens()} set, the quantized matrices are instead those of
+ * {@link CalibrationForward}'s GPTQ pass, held in memory (calibration is for small and medium models).
  */
 public final class LlamaOnnxWriter {
 
@@ -52,6 +54,7 @@ public final class LlamaOnnxWriter {
     private final int ioType;
     private final BlockQuantizer quantizer;
     private final BlockQuantizer headQuantizer;
+    private CalibrationForward.Result calibration;
 
     private OnnxGraph graph;
     private WeightFile weights;
@@ -59,7 +62,17 @@ public final class LlamaOnnxWriter {
     private final Map<String, Long> bytesByKind = new LinkedHashMap<>();
 
     public LlamaOnnxWriter(WeightSource source, ConversionOptions options, ConversionListener listener) {
+        this(source, options, listener, null);
+    }
+
+    /**
+     * With matrices already quantized by {@link CalibrationForward} (tests comparing variants); null runs calibration
+     * when {@link ConversionOptions#calibrationTokens()} asks for it.
+     */
+    public LlamaOnnxWriter(WeightSource source, ConversionOptions options, ConversionListener listener,
+                           CalibrationForward.Result calibration) {
         this.source = source;
+        this.calibration = calibration;
         this.config = source.config();
         if (config.headDim() % 8 != 0) {
             throw new IllegalArgumentException("head size " + config.headDim() + " is not a multiple of 8, which ONNX Runtime's "
@@ -75,6 +88,9 @@ public final class LlamaOnnxWriter {
         // The output projection stays at 8 bits (as llama.cpp's Q4 mixes keep theirs at 6): it decides every token.
         this.headQuantizer = options.precision().quantized()
                 ? new BlockQuantizer(8, options.blockSize(), options.symmetric()) : null;
+        if (calibration != null && quantizer == null) {
+            throw new IllegalArgumentException("calibrated matrices only apply to int4 and int8, not " + options.precision().id());
+        }
     }
 
     /** CPU GroupQueryAttention fuses rotary only for head sizes that are multiples of 16. */
@@ -84,6 +100,9 @@ public final class LlamaOnnxWriter {
 
     /** Writes model.onnx and model.onnx.data into {@code folder} and returns what was written. */
     public WrittenModel write(Path folder) throws IOException {
+        if (calibration == null && options.calibrationTokens() > 0) {
+            calibration = CalibrationForward.quantize(source, options.calibrationTokens(), quantizer, headQuantizer, this.listener);
+        }
         graph = new OnnxGraph("nightshift_llama");
         try (WeightFile file = new WeightFile(folder.resolve(DATA_FILE))) {
             weights = file;
@@ -109,6 +128,10 @@ public final class LlamaOnnxWriter {
             metadata.put("nightshift.block_size", Integer.toString(options.blockSize()));
             metadata.put("nightshift.symmetric", Boolean.toString(options.symmetric()));
             metadata.put("nightshift.accuracy_level", Integer.toString(options.accuracyLevel()));
+            if (calibration != null) {
+                metadata.put("nightshift.quantization", "gptq");
+                metadata.put("nightshift.calibration_tokens", Integer.toString(calibration.tokens()));
+            }
         }
         metadata.put("nightshift.context_length", Integer.toString(contextLength));
         metadata.put("nightshift.rotary", fusedRotary(config) ? "fused" : "separate");
@@ -304,25 +327,41 @@ public final class LlamaOnnxWriter {
         int zeroBytes = quantizer.zeroPointBytes(k);
         float[] scales = new float[n * blocks];
         byte[] zeroPoints = quantizer.symmetric() ? null : new byte[n * zeroBytes];
-        byte[] packed = new byte[rowBytes];
-        float[] rowScales = new float[blocks];
-        byte[] rowZeros = new byte[zeroBytes];
         String bName = name + ".qweight";
         weights.begin(bName, (long) n * rowBytes);
-        int block = Math.max(1, Math.min(ROWS_PER_BLOCK, (1 << 24) / k));
-        float[] buffer = new float[block * k];
-        for (int row = 0; row < n; row += block) {
-            int count = Math.min(block, n - row);
-            weight.readRows(row, count, buffer, 0);
-            for (int r = 0; r < count; r++) {
-                quantizer.quantizeRow(buffer, r * k, k, packed, rowScales, rowZeros);
-                weights.write(packed, 0, rowBytes);
-                System.arraycopy(rowScales, 0, scales, (row + r) * blocks, blocks);
-                if (zeroPoints != null) {
-                    System.arraycopy(rowZeros, 0, zeroPoints, (row + r) * zeroBytes, zeroBytes);
-                }
+        GptqQuantizer.Matrix calibrated = calibration == null ? null : calibration.matrix(name);
+        if (calibrated != null) {
+            // Quantized by GPTQ during calibration (CalibrationForward): the same layout, already in memory.
+            if (calibrated.n() != n || calibrated.k() != k || calibrated.scales().length != scales.length
+                    || calibrated.packed().length != n * rowBytes || (calibrated.zeroPoints() == null) != (zeroPoints == null)) {
+                throw new IllegalStateException("calibrated " + name + " is " + calibrated.n() + "x" + calibrated.k()
+                        + " in another layout than the " + n + "x" + k + " weight being written");
             }
-            advance((long) count * k);
+            weights.write(calibrated.packed(), 0, n * rowBytes);
+            System.arraycopy(calibrated.scales(), 0, scales, 0, scales.length);
+            if (zeroPoints != null) {
+                System.arraycopy(calibrated.zeroPoints(), 0, zeroPoints, 0, zeroPoints.length);
+            }
+            advance((long) n * k);
+        } else {
+            int block = Math.max(1, Math.min(ROWS_PER_BLOCK, (1 << 24) / k));
+            float[] buffer = new float[block * k];
+            byte[] packed = new byte[rowBytes];
+            float[] rowScales = new float[blocks];
+            byte[] rowZeros = new byte[zeroBytes];
+            for (int row = 0; row < n; row += block) {
+                int count = Math.min(block, n - row);
+                weight.readRows(row, count, buffer, 0);
+                for (int r = 0; r < count; r++) {
+                    quantizer.quantizeRow(buffer, r * k, k, packed, rowScales, rowZeros);
+                    weights.write(packed, 0, rowBytes);
+                    System.arraycopy(rowScales, 0, scales, (row + r) * blocks, blocks);
+                    if (zeroPoints != null) {
+                        System.arraycopy(rowZeros, 0, zeroPoints, (row + r) * zeroBytes, zeroBytes);
+                    }
+                }
+                advance((long) count * k);
+            }
         }
         graph.initializer(weights.end(UINT8, n, blocks, quantizer.blobBytes()));
         count(kind, (long) n * rowBytes);

@@ -100,12 +100,12 @@ final class BenchCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "%6s %22s %22s %18s%n", "batch", "prefill tok/s", "decode tok/s (all rows)", "first token ms");
             double batchOneDecode = 0;
             long allocatedPerStep = 0;
+            // One unmeasured warm-up run (first runs pay for ONNX Runtime's lazy initialisation).
+            run(engine, 1, vocab, 0);
             for (int batch : batchSizes) {
                 double[] prefill = new double[repeat];
                 double[] decode = new double[repeat];
                 double[] firstToken = new double[repeat];
-                // One unmeasured warm-up run per size (first runs pay for ORT's lazy initialisation).
-                run(engine, batch, vocab, 0);
                 for (int r = 0; r < repeat; r++) {
                     long allocatedBefore = allocatedBytes();
                     List<GenerationResult> results = run(engine, batch, vocab, r + 1);

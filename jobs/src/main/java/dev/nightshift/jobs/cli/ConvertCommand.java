@@ -60,6 +60,11 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--context-length", defaultValue = "0", description = "KV cache length; 0 keeps the checkpoint's.")
     int contextLength;
 
+    @Option(names = "--calibrate", defaultValue = "0", paramLabel = "N",
+            description = "int4/int8: GPTQ error-compensating quantization calibrated on N tokens of text the model "
+                    + "samples itself (e.g. 2048); models up to 200M parameters. 0 = round-to-nearest (default: ${DEFAULT-VALUE}).")
+    int calibrate;
+
     @Option(names = "--tokenizer", paramLabel = "FILE", description = "llama2.c tokenizer .bin to convert into tokenizer.json.")
     Path tokenizer;
 
@@ -69,11 +74,25 @@ final class ConvertCommand implements Callable<Integer> {
             throw new UserError.Usage("give exactly one of --from or --random");
         }
         ConversionOptions options = new ConversionOptions(Precision.parse(precision), blockSize, !asymmetric,
-                accuracyLevel, contextLength);
+                accuracyLevel, contextLength, calibrate);
         PrintWriter out = spec.commandLine().getOut();
-        ProgressBar bar = new ProgressBar(spec.commandLine().getErr());
+        PrintWriter err = spec.commandLine().getErr();
+        ProgressBar calibrationBar = new ProgressBar(err);
+        ProgressBar bar = new ProgressBar(err);
+        boolean[] calibrating = {false};
         ConversionListener listener = (stage, done, total) -> {
-            if (stage.equals("weights")) {
+            if (stage.equals("calibration") && !calibrating[0]) {
+                calibrating[0] = true;
+                err.printf(Locale.ROOT, "calibrating: sampling %,d tokens of text from the model, then GPTQ layer by layer%n", total);
+                err.flush();
+            } else if (stage.equals("calibration layers")) {
+                calibrating[0] = true;
+                calibrationBar.update(done, total);
+            } else if (stage.equals("weights")) {
+                if (calibrating[0]) {
+                    calibrationBar.finish();
+                    calibrating[0] = false;
+                }
                 bar.update(done, total);
             }
         };
