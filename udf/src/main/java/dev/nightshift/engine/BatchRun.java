@@ -5,7 +5,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import dev.nightshift.toolchain.Float16;
+import dev.nightshift.model.HalfPrecision;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -70,7 +70,7 @@ abstract class BatchRun implements AutoCloseable {
             if (half) {
                 ShortBuffer shorts = bytes.asShortBuffer();
                 for (int v = 0; v < vocab; v++) {
-                    out[b][v] = Float16.toFloat(shorts.get((int) (base + v)));
+                    out[b][v] = HalfPrecision.f16ToFloat(shorts.get((int) (base + v)));
                 }
             } else {
                 FloatBuffer floats = bytes.asFloatBuffer();

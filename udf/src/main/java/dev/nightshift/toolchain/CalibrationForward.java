@@ -257,7 +257,7 @@ public final class CalibrationForward {
                 for (int i = 0; i < dim; i++) {
                     float value = embeddings[sequence[pos] * dim + i];
                     exact[row * dim + i] = value;
-                    quantized[row * dim + i] = HalfPrecision.f16ToFloat(Float16.fromFloat(value)); // the graph's fp16 table
+                    quantized[row * dim + i] = HalfPrecision.f16ToFloat(HalfPrecision.floatToF16(value)); // the graph's fp16 table
                 }
             }
         }

@@ -1,5 +1,6 @@
 package dev.nightshift.toolchain;
 
+import dev.nightshift.model.HalfPrecision;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import dev.nightshift.model.LlamaConfig;
@@ -421,7 +422,7 @@ public final class LlamaOnnxWriter {
         ByteBuffer bytes = ByteBuffer.allocate(values.length * (half ? 2 : 4)).order(ByteOrder.LITTLE_ENDIAN);
         for (float value : values) {
             if (half) {
-                bytes.putShort(Float16.fromFloat(value));
+                bytes.putShort(HalfPrecision.floatToF16(value));
             } else {
                 bytes.putFloat(value);
             }

@@ -1,5 +1,6 @@
 package dev.nightshift.toolchain;
 
+import dev.nightshift.model.HalfPrecision;
 import ai.onnx.proto.OnnxMl.TensorProto;
 
 import java.io.BufferedOutputStream;
@@ -58,7 +59,7 @@ final class WeightFile implements AutoCloseable {
         ByteBuffer buffer = ByteBuffer.allocate(count * (asFloat16 ? 2 : 4)).order(ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < count; i++) {
             if (asFloat16) {
-                buffer.putShort(Float16.fromFloat(values[offset + i]));
+                buffer.putShort(HalfPrecision.floatToF16(values[offset + i]));
             } else {
                 buffer.putFloat(values[offset + i]);
             }
