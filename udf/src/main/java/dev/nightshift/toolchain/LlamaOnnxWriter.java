@@ -86,9 +86,11 @@ public final class LlamaOnnxWriter {
         this.ioType = fp16 ? FLOAT16 : FLOAT;
         this.quantizer = options.precision().quantized()
                 ? new BlockQuantizer(options.precision().bits(), options.blockSize(), options.symmetric()) : null;
-        // The output projection stays at 8 bits (as llama.cpp's Q4 mixes keep theirs at 6): it decides every token.
+        // The output projection stays at 8 bits by default (as llama.cpp's Q4 mixes keep theirs at 6): it decides every
+        // token. int8 models never go below 8.
         this.headQuantizer = options.precision().quantized()
-                ? new BlockQuantizer(8, options.blockSize(), options.symmetric()) : null;
+                ? new BlockQuantizer(Math.max(options.headBits(), options.precision().bits()), options.blockSize(),
+                        options.symmetric()) : null;
         if (calibration != null && quantizer == null) {
             throw new IllegalArgumentException("calibrated matrices only apply to int4 and int8, not " + options.precision().id());
         }

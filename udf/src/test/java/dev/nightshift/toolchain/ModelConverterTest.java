@@ -80,6 +80,20 @@ class ModelConverterTest {
     }
 
     @Test
+    void lmHeadBitsAreConfigurable() throws Exception {
+        ModelConverter.ConversionResult eight = ModelConverter.convert(SharedFiles.stories260K(), work.resolve("head8"),
+                ConversionOptions.of(Precision.INT4), null, ConversionListener.NONE);
+        ModelConverter.ConversionResult four = ModelConverter.convert(SharedFiles.stories260K(), work.resolve("head4"),
+                ConversionOptions.of(Precision.INT4).withHeadBits(4), null, ConversionListener.NONE);
+        JsonNode genai = new ObjectMapper().readTree(four.folder().resolve("genai_config.json").toFile());
+        assertEquals("4", genai.at("/nightshift/lm_head_bits").asText());
+        // 512 x 64 weights: 8-bit blocks of 32 take 32 bytes + a 4-byte scale, 4-bit blocks 16 + 4.
+        assertEquals(512L * 2 * (32 + 4), eight.bytesByKind().get("lm_head"));
+        assertEquals(512L * 2 * (16 + 4), four.bytesByKind().get("lm_head"));
+        assertThrows(IllegalArgumentException.class, () -> ConversionOptions.of(Precision.INT4).withHeadBits(6));
+    }
+
+    @Test
     void checkpointWithoutTokenizerSaysSo() throws Exception {
         ModelConverter.ConversionResult result = ModelConverter.convert(SharedFiles.stories260K(), work.resolve("bare"),
                 ConversionOptions.of(Precision.FP32), null, ConversionListener.NONE);
