@@ -12,8 +12,6 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.ShortBuffer;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -89,10 +87,6 @@ abstract class BatchRun implements AutoCloseable {
         for (OnnxValue value : values) {
             value.close();
         }
-    }
-
-    static List<OnnxTensor> list(OnnxTensor... tensors) {
-        return new ArrayList<>(List.of(tensors));
     }
 
     static OrtSession.Result run(DecoderModel model, Map<String, OnnxTensor> inputs, java.util.Set<String> requested,

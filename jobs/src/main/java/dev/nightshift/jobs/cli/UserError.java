@@ -1,6 +1,5 @@
 package dev.nightshift.jobs.cli;
 
-import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.NoSuchFileException;
@@ -20,8 +19,8 @@ final class UserError {
 
     /** Bad input files and arguments, as opposed to failures of the work itself. */
     static boolean isInputProblem(Throwable e) {
-        return e instanceof IllegalArgumentException || e instanceof NoSuchFileException
-                || e instanceof FileNotFoundException || (e instanceof IOException && !(e.getMessage() == null));
+        // NoSuchFileException and FileNotFoundException are IOExceptions: a named file problem is the user's input.
+        return e instanceof IllegalArgumentException || (e instanceof IOException && e.getMessage() != null);
     }
 
     static String describe(Throwable e) {
