@@ -164,6 +164,30 @@ public final class BlockQuantizer {
         return blockSize;
     }
 
+    /** The code of element {@code i} of the packed row starting at {@code offset}. */
+    int storedCode(byte[] packed, int offset, int i) {
+        int at = offset + (i / blockSize) * blobBytes();
+        int within = i % blockSize;
+        if (bits == 8) {
+            return packed[at + within] & 0xff;
+        }
+        int value = packed[at + within / 2] & 0xff;
+        return within % 2 == 0 ? value & 0x0f : value >>> 4;
+    }
+
+    /** Block {@code b}'s zero point in row {@code r} of a matrix's packed zero points (2^(bits-1) when symmetric). */
+    int zeroPoint(byte[] zeroPoints, int r, int b, int k) {
+        if (symmetric) {
+            return 1 << (bits - 1);
+        }
+        int at = r * zeroPointBytes(k);
+        if (bits == 8) {
+            return zeroPoints[at + b] & 0xff;
+        }
+        int value = zeroPoints[at + b / 2] & 0xff;
+        return b % 2 == 0 ? value & 0x0f : value >>> 4;
+    }
+
     private double error(float[] row, int offset, int start, int end, float scale, int zero) {
         float inverse = scale == 0 ? 0 : 1 / scale;
         double sum = 0;

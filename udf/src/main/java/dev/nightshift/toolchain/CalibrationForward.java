@@ -46,8 +46,12 @@ public final class CalibrationForward {
     /** The sampling seed: calibration, and so the converted model, is reproducible. */
     public static final long SEED = 20240917L;
 
-    /** The quantized linears by node name, and the calibration text they came from. */
-    public record Result(int tokens, int sequences, Map<String, GptqQuantizer.Matrix> matrices) {
+    /** The quantized linears by node name, the calibration text they came from, and the refinement steps run. */
+    public record Result(int tokens, int sequences, Map<String, GptqQuantizer.Matrix> matrices, int refineSteps) {
+
+        public Result(int tokens, int sequences, Map<String, GptqQuantizer.Matrix> matrices) {
+            this(tokens, sequences, matrices, 0);
+        }
 
         /** The named linear's quantized weight, or null. */
         public GptqQuantizer.Matrix matrix(String linear) {
@@ -108,15 +112,68 @@ public final class CalibrationForward {
      */
     public static Result quantize(WeightSource source, int tokens, BlockQuantizer quantizer, BlockQuantizer headQuantizer,
                                   ConversionListener listener) {
+        return quantize(source, tokens, 0, quantizer, headQuantizer, listener);
+    }
+
+    /**
+     * As {@link #quantize(WeightSource, int, BlockQuantizer, BlockQuantizer, ConversionListener)}, then
+     * {@code refineSteps} steps of {@link DistillationRefiner} on {@link DistillationRefiner#TEXT_TOKENS} tokens from the
+     * same sampler (of which GPTQ's are the first).
+     */
+    public static Result quantize(WeightSource source, int tokens, int refineSteps, BlockQuantizer quantizer,
+                                  BlockQuantizer headQuantizer, ConversionListener listener) {
         if (tokens <= 0) {
             throw new IllegalArgumentException("calibration needs at least one token, got " + tokens);
         }
+        if (refineSteps > 0) {
+            DistillationRefiner.checkSize(source.config());
+        }
         CalibrationForward forward = new CalibrationForward(source);
         ConversionListener progress = listener == null ? ConversionListener.NONE : listener;
-        List<int[]> sequences = forward.sample(tokens, progress);
+        // One sample from the fixed seed: GPTQ uses its first `tokens` tokens, refinement all of it.
+        List<int[]> text = forward.sample(refineSteps > 0 ? Math.max(tokens, DistillationRefiner.TEXT_TOKENS) : tokens, progress);
+        List<int[]> sequences = prefix(text, tokens);
         Map<String, GptqQuantizer.Matrix> matrices = new LinkedHashMap<>();
         forward.quantizeLayers(sequences, quantizer, headQuantizer, matrices, progress);
+        if (refineSteps > 0) {
+            DistillationRefiner refiner = new DistillationRefiner(forward.weights(), matrices, quantizer, headQuantizer);
+            Map<String, GptqQuantizer.Matrix> refined = refiner.refine(text, refineSteps, progress);
+            return new Result(tokens, sequences.size(), Map.copyOf(refined), refineSteps);
+        }
         return new Result(tokens, sequences.size(), Map.copyOf(matrices));
+    }
+
+    /** The float32 weights and rotary tables, shared with {@link DistillationRefiner}. */
+    record Weights(LlamaConfig config, float[] embeddings, float[][] attentionNorm, float[][] qkv, float[][] wo,
+                   float[][] ffnNorm, float[][] gateUp, float[][] w2, float[] finalNorm, float[] output,
+                   float[] cos, float[] sin) {
+    }
+
+    /** The self-generated calibration sequences {@link #quantize} uses. */
+    static List<int[]> calibrationText(WeightSource source, int tokens) {
+        return new CalibrationForward(source).sample(tokens, ConversionListener.NONE);
+    }
+
+    /** The first {@code tokens} tokens of {@code text}: what sampling only that many would have produced. */
+    static List<int[]> prefix(List<int[]> text, int tokens) {
+        List<int[]> out = new ArrayList<>();
+        int left = tokens;
+        for (int[] sequence : text) {
+            if (left == 0) {
+                break;
+            }
+            out.add(sequence.length <= left ? sequence : java.util.Arrays.copyOf(sequence, left));
+            left -= Math.min(left, sequence.length);
+        }
+        return out;
+    }
+
+    static Weights weightsOf(WeightSource source) {
+        return new CalibrationForward(source).weights();
+    }
+
+    Weights weights() {
+        return new Weights(config, embeddings, attentionNorm, qkv, wo, ffnNorm, gateUp, w2, finalNorm, output, cos, sin);
     }
 
     /**

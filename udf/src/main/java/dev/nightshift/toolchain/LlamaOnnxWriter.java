@@ -104,7 +104,8 @@ public final class LlamaOnnxWriter {
     /** Writes model.onnx and model.onnx.data into {@code folder} and returns what was written. */
     public WrittenModel write(Path folder) throws IOException {
         if (calibration == null && options.calibrationTokens() > 0) {
-            calibration = CalibrationForward.quantize(source, options.calibrationTokens(), quantizer, headQuantizer, this.listener);
+            calibration = CalibrationForward.quantize(source, options.calibrationTokens(), options.refineSteps(), quantizer,
+                    headQuantizer, this.listener);
         }
         graph = new OnnxGraph("nightshift_llama");
         try (WeightFile file = new WeightFile(folder.resolve(DATA_FILE))) {
@@ -132,8 +133,11 @@ public final class LlamaOnnxWriter {
             metadata.put("nightshift.symmetric", Boolean.toString(options.symmetric()));
             metadata.put("nightshift.accuracy_level", Integer.toString(options.accuracyLevel()));
             if (calibration != null) {
-                metadata.put("nightshift.quantization", "gptq");
+                metadata.put("nightshift.quantization", calibration.refineSteps() > 0 ? "gptq+distillation" : "gptq");
                 metadata.put("nightshift.calibration_tokens", Integer.toString(calibration.tokens()));
+                if (calibration.refineSteps() > 0) {
+                    metadata.put("nightshift.refine_steps", Integer.toString(calibration.refineSteps()));
+                }
             }
         }
         metadata.put("nightshift.context_length", Integer.toString(contextLength));
@@ -206,7 +210,7 @@ public final class LlamaOnnxWriter {
         String flatIndex = graph.node("Add", "flat_index", new String[]{graph.node("Mul", "row_start", new String[]{rows, seqLen}), last});
         String flat = graph.node("Reshape", "hidden_flat", new String[]{hidden, graph.constInt64("flat_shape", -1, config.dim())});
         String picked = graph.node("Gather", "last_hidden", new String[]{flat, flatIndex}, Attr.of("axis", 0L));
-        String normWeight = floatsOf("norm", source.tensor("norm"), ioType);
+        String normWeight = floatsOf("norm", source.tensor("norm").toArray(), ioType);
         String finalNorm = graph.node("SimplifiedLayerNormalization", "final_norm", new String[]{picked, normWeight},
                 Attr.of("axis", -1L), Attr.of("epsilon", config.normEps()));
         String logits2d = lmHead(finalNorm);
@@ -232,7 +236,7 @@ public final class LlamaOnnxWriter {
 
     /** RMSNorm of {@code add + residual} (or of {@code residual} alone for the first layer); returns [normed, sum]. */
     private String[] norm(String add, String residual, String weightName, String name) {
-        String weight = floatsOf(weightName, source.tensor(weightName), ioType);
+        String weight = floatsOf(weightName, source.tensor(weightName).toArray(), ioType);
         if (add == null) {
             String out = graph.node("SimplifiedLayerNormalization", name, new String[]{residual, weight},
                     Attr.of("axis", -1L), Attr.of("epsilon", config.normEps()));
@@ -409,8 +413,7 @@ public final class LlamaOnnxWriter {
     }
 
     /** A norm weight vector, written flat. */
-    private String floatsOf(String name, Tensor tensor, int type) {
-        float[] values = tensor.toArray();
+    private String floatsOf(String name, float[] values, int type) {
         weights.begin(name, (long) values.length * (type == FLOAT16 ? 2 : 4));
         weights.writeFloats(values, 0, values.length, type == FLOAT16);
         graph.initializer(weights.end(type, values.length));

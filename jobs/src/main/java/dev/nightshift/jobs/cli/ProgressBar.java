@@ -30,9 +30,12 @@ final class ProgressBar {
         drawn = true;
     }
 
+    /** Ends the bar's line, once. */
     void finish() {
         if (drawn) {
             err.println();
+            drawn = false;
         }
+        complete = true;
     }
 }

@@ -59,6 +59,20 @@ class ConvertCommandTest {
         Outcome precision = run("convert", "--random", "tiny", "--to", work.resolve("z").toString(), "--precision", "int3");
         assertEquals(2, precision.code());
         assertTrue(precision.err().contains("unknown precision 'int3'"), precision.err());
+
+        Outcome refineAlone = run("convert", "--random", "tiny", "--to", work.resolve("w").toString(), "--refine", "10");
+        assertEquals(2, refineAlone.code());
+        assertTrue(refineAlone.err().contains("--calibrate N with --refine STEPS"), refineAlone.err());
+    }
+
+    @Test
+    void calibratesAndRefinesARandomModel() {
+        Path to = work.resolve("refined");
+        Outcome outcome = run("convert", "--random", "64,128,2,4,2,300,128", "--to", to.toString(),
+                "--precision", "int4", "--block-size", "16", "--calibrate", "256", "--refine", "3");
+        assertEquals(0, outcome.code(), outcome.err());
+        assertTrue(outcome.err().contains("refining: 3 steps of distillation"), outcome.err());
+        assertTrue(Files.exists(to.resolve("model.onnx")));
     }
 
     @Test
