@@ -131,9 +131,11 @@ final class BenchCommand implements Callable<Integer> {
                 out.printf(Locale.ROOT, "batch-1 decode reads %.0f MB of weights per token: %.1f GB/s achieved, %.0f%% of this "
                         + "machine's measured copy bandwidth (%.1f GB/s)%n", weightBytes / 1e6, achieved, 100 * achieved / copy, copy);
             }
-            long kvBytes = kvBytes(folder, 1, promptTokens + newTokens);
-            out.printf(Locale.ROOT, "Java heap allocated per decode step at batch 1: %,d bytes (the KV cache is %,d bytes; "
-                    + "the logits row alone is %,d)%n", allocatedPerStep, kvBytes, vocab * 4L);
+            if (batchOneDecode > 0) {
+                long kvBytes = kvBytes(folder, 1, promptTokens + newTokens);
+                out.printf(Locale.ROOT, "Java heap allocated per decode step at batch 1: %,d bytes (the KV cache is %,d bytes; "
+                        + "the logits row alone is %,d)%n", allocatedPerStep, kvBytes, vocab * 4L);
+            }
             if (prefixTokens > 0) {
                 sharedPrefix(engine, out);
             }
