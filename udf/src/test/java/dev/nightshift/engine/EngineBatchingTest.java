@@ -6,6 +6,7 @@ import dev.nightshift.model.RandomWeights;
 import dev.nightshift.toolchain.ConversionListener;
 import dev.nightshift.toolchain.ConversionOptions;
 import dev.nightshift.toolchain.ModelConverter;
+import dev.nightshift.toolchain.PlainAttentionGraph;
 import dev.nightshift.toolchain.Precision;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -116,6 +117,29 @@ class EngineBatchingTest {
         Path folder = SharedFiles.get("models/thirdparty/ortgenai-tiny-random-LlamaForCausalLM-fp16");
         try (LlmEngine engine = LlmEngine.open(folder, EngineOptions.defaults().withThreads(2))) {
             assertBatchedEqualsAlone(engine, mixedPrompts(16, 2, 12, 32000, new Random(2)), 8);
+        }
+    }
+
+    @Test
+    void plainAttentionGraphBuiltHereGivesTheSameTokensBatchedAndAloneAndAsOurGqaGraph() throws Exception {
+        // Optimum style: position_ids, MatMul/Softmax attention, caches grown by Concat, full logits.
+        LlamaConfig config = new LlamaConfig(64, 128, 2, 4, 4, 16, 512, 256, 1e-5f, 10000, null, false, true, 1, new int[]{2});
+        RandomWeights weights = new RandomWeights(config, 9);
+        Path gqa = work.resolve("same-weights-gqa");
+        Path plain = work.resolve("same-weights-plain");
+        ModelConverter.convert(weights, gqa, ConversionOptions.of(Precision.FP32), SharedFiles.tok512(), ConversionListener.NONE);
+        ModelConverter.convert(weights, plain, ConversionOptions.of(Precision.FP32), SharedFiles.tok512(), ConversionListener.NONE);
+        PlainAttentionGraph.replaceModel(weights, plain);
+        List<int[]> prompts = mixedPrompts(16, 3, 30, config.vocabSize(), new Random(4));
+        try (LlmEngine engine = LlmEngine.open(plain, EngineOptions.defaults().withThreads(2));
+             LlmEngine reference = LlmEngine.open(gqa, EngineOptions.defaults().withThreads(2))) {
+            assertBatchedEqualsAlone(engine, prompts, 10);
+            GenerationOptions greedy = GenerationOptions.greedy(10);
+            List<GenerationResult> ours = reference.generateIds(prompts, greedy);
+            List<GenerationResult> theirs = engine.generateIds(prompts, greedy);
+            for (int i = 0; i < prompts.size(); i++) {
+                assertArrayEquals(ours.get(i).tokenIds(), theirs.get(i).tokenIds(), "row " + i + ": plain graph vs GQA graph");
+            }
         }
     }
 
