@@ -19,6 +19,7 @@ final class LlamaBackprop {
         this.sin = sin;
     }
 
+    /** RMSNorm of each row; keeps each row's 1/rms in {@code inverses} for the backward pass. */
     float[] rmsNorm(float[] x, float[] weight, int s, float[] inverses) {
         int dim = config.dim();
         float[] out = new float[s * dim];
@@ -64,7 +65,8 @@ final class LlamaBackprop {
         }
     }
 
-    void rotate(float[] vector, int offset, int heads, int pos, boolean inverse) {
+    /** Rotary on {@code heads} heads from {@code offset}: pairs (2i, 2i+1) interleaved, (i, i + half) otherwise. */
+    private void rotate(float[] vector, int offset, int heads, int pos, boolean inverse) {
         int headDim = config.headDim();
         int half = headDim / 2;
         for (int h = 0; h < heads; h++) {
