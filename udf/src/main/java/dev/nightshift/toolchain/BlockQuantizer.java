@@ -216,24 +216,7 @@ public final class BlockQuantizer {
     public void dequantizeRow(byte[] packed, float[] scales, byte[] zeroPoints, int k, float[] out, int offset) {
         for (int i = 0; i < k; i++) {
             int b = i / blockSize;
-            int within = i % blockSize;
-            int code;
-            if (bits == 8) {
-                code = packed[b * blobBytes() + within] & 0xff;
-            } else {
-                int value = packed[b * blobBytes() + within / 2] & 0xff;
-                code = within % 2 == 0 ? value & 0x0f : value >>> 4;
-            }
-            int zero;
-            if (symmetric) {
-                zero = 1 << (bits - 1);
-            } else if (bits == 8) {
-                zero = zeroPoints[b] & 0xff;
-            } else {
-                int value = zeroPoints[b / 2] & 0xff;
-                zero = b % 2 == 0 ? value & 0x0f : value >>> 4;
-            }
-            out[offset + i] = (code - zero) * scales[b];
+            out[offset + i] = (storedCode(packed, 0, i) - zeroPoint(zeroPoints, 0, b, k)) * scales[b];
         }
     }
 }

@@ -13,6 +13,7 @@ import java.util.SplittableRandom;
 import java.util.stream.IntStream;
 
 import static dev.nightshift.model.WeightSource.layer;
+import static dev.nightshift.toolchain.LlamaBackprop.addAll;
 
 /**
  * GPTQ calibration from text the model writes itself (never evaluation data), in two steps of a plain-Java float32
@@ -72,6 +73,7 @@ public final class CalibrationForward {
     private final float[] cos;       // [positions][headDim / 2]
     private final float[] sin;
     private final int positions;
+    private final LlamaBackprop pieces; // RMSNorm, rotary, SwiGLU: the same arithmetic as refinement's
 
     private CalibrationForward(WeightSource source) {
         config = source.config();
@@ -104,6 +106,7 @@ public final class CalibrationForward {
         float[][] tables = RopeCache.tables(config, positions);
         cos = tables[0];
         sin = tables[1];
+        pieces = new LlamaBackprop(config, cos, sin);
     }
 
     /**
@@ -231,29 +234,27 @@ public final class CalibrationForward {
         int hidden = config.hiddenDim();
         float[] x = new float[dim];
         System.arraycopy(embeddings, token * dim, x, 0, dim);
-        float[] normed = new float[dim];
+        float[] inverse = new float[1];
         float[] packed = new float[qDim + 2 * kvDim];
         float[] attention = new float[qDim];
         float[] projected = new float[dim];
         float[] gate = new float[2 * hidden];
-        float[] product = new float[hidden];
         for (int l = 0; l < config.layers(); l++) {
-            rmsNorm(x, 0, attentionNorm[l], normed, 0);
+            float[] normed = pieces.rmsNorm(x, attentionNorm[l], 1, inverse);
             matvec(qkv[l], normed, 0, dim, packed, 0, packed.length);
-            rotate(packed, 0, config.heads(), pos);
-            rotate(packed, qDim, config.kvHeads(), pos);
+            pieces.rotate(packed, 0, config.heads(), pos, false);
+            pieces.rotate(packed, qDim, config.kvHeads(), pos, false);
             System.arraycopy(packed, qDim, keys[l], pos * kvDim, kvDim);
             System.arraycopy(packed, qDim + kvDim, values[l], pos * kvDim, kvDim);
             attend(packed, 0, keys[l], values[l], 0, kvDim, pos, attention, 0);
             matvec(wo[l], attention, 0, qDim, projected, 0, dim);
-            add(x, projected);
-            rmsNorm(x, 0, ffnNorm[l], normed, 0);
+            addAll(x, projected);
+            normed = pieces.rmsNorm(x, ffnNorm[l], 1, inverse);
             matvec(gateUp[l], normed, 0, dim, gate, 0, 2 * hidden);
-            swiglu(gate, 0, hidden, product, 0);
-            matvec(w2[l], product, 0, hidden, projected, 0, dim);
-            add(x, projected);
+            matvec(w2[l], LlamaBackprop.swiglu(gate, 1, hidden), 0, hidden, projected, 0, dim);
+            addAll(x, projected);
         }
-        rmsNorm(x, 0, finalNorm, normed, 0);
+        float[] normed = pieces.rmsNorm(x, finalNorm, 1, inverse);
         float[] logits = new float[config.vocabSize()];
         matvec(output, normed, 0, dim, logits, 0, logits.length);
         return logits;
@@ -332,8 +333,8 @@ public final class CalibrationForward {
             normed = norm(exact, ffnNorm[l], total);
             normedQ = norm(quantized, ffnNorm[l], total);
             float[] gateUpQ = linear("layers." + l + ".gate_up", gateUp[l], normed, normedQ, total, quantizer, matrices);
-            float[] product = swiglu(times(normed, gateUp[l], total, dim), total);
-            float[] productQ = swiglu(times(normedQ, gateUpQ, total, dim), total);
+            float[] product = LlamaBackprop.swiglu(times(normed, gateUp[l], total, dim), total, hidden);
+            float[] productQ = LlamaBackprop.swiglu(times(normedQ, gateUpQ, total, dim), total, hidden);
             float[] w2Q = linear("layers." + l + ".w2", w2[l], product, productQ, total, quantizer, matrices);
             addAll(exact, times(product, w2[l], total, hidden));
             addAll(quantized, times(productQ, w2Q, total, hidden));
@@ -402,12 +403,7 @@ public final class CalibrationForward {
     }
 
     private float[] norm(float[] x, float[] weight, int tokens) {
-        int dim = config.dim();
-        float[] out = new float[tokens * dim];
-        for (int t = 0; t < tokens; t++) {
-            rmsNorm(x, t * dim, weight, out, t * dim);
-        }
-        return out;
+        return pieces.rmsNorm(x, weight, tokens, new float[tokens]);
     }
 
     /** x [T, K] times wᵀ for w [N, K]: [T, N]. */
@@ -426,8 +422,8 @@ public final class CalibrationForward {
         float[] keys = new float[tokens * kvDim];
         float[] values = new float[tokens * kvDim];
         for (int t = 0; t < tokens; t++) {
-            rotate(packed, t * width, config.heads(), position[t]);
-            rotate(packed, t * width + qDim, config.kvHeads(), position[t]);
+            pieces.rotate(packed, t * width, config.heads(), position[t], false);
+            pieces.rotate(packed, t * width + qDim, config.kvHeads(), position[t], false);
             System.arraycopy(packed, t * width + qDim, keys, t * kvDim, kvDim);
             System.arraycopy(packed, t * width + qDim + kvDim, values, t * kvDim, kvDim);
         }
@@ -435,21 +431,6 @@ public final class CalibrationForward {
         IntStream.range(0, tokens).parallel().forEach(t ->
                 attend(packed, t * width, keys, values, start[t] * kvDim, kvDim, position[t], out, t * qDim));
         return out;
-    }
-
-    private float[] swiglu(float[] gateUp, int tokens) {
-        int hidden = config.hiddenDim();
-        float[] out = new float[tokens * hidden];
-        for (int t = 0; t < tokens; t++) {
-            swiglu(gateUp, t * 2 * hidden, hidden, out, t * hidden);
-        }
-        return out;
-    }
-
-    private static void addAll(float[] x, float[] delta) {
-        for (int i = 0; i < x.length; i++) {
-            x[i] += delta[i];
-        }
     }
 
     // ---- shared per-token pieces ----
@@ -490,44 +471,6 @@ public final class CalibrationForward {
         }
     }
 
-    /** Rotary on {@code heads} heads from {@code offset}: pairs (2i, 2i+1) interleaved, (i, i + half) otherwise. */
-    private void rotate(float[] vector, int offset, int heads, int pos) {
-        int headDim = config.headDim();
-        int half = headDim / 2;
-        for (int h = 0; h < heads; h++) {
-            for (int i = 0; i < half; i++) {
-                float c = cos[pos * half + i];
-                float s = sin[pos * half + i];
-                int a = offset + h * headDim + (config.interleavedRotary() ? 2 * i : i);
-                int b = config.interleavedRotary() ? a + 1 : a + half;
-                float v0 = vector[a];
-                float v1 = vector[b];
-                vector[a] = v0 * c - v1 * s;
-                vector[b] = v0 * s + v1 * c;
-            }
-        }
-    }
-
-    private void rmsNorm(float[] x, int offset, float[] weight, float[] out, int o) {
-        int dim = weight.length;
-        float ss = 0;
-        for (int i = 0; i < dim; i++) {
-            ss += x[offset + i] * x[offset + i];
-        }
-        float inverse = (float) (1 / Math.sqrt(ss / dim + config.normEps()));
-        for (int i = 0; i < dim; i++) {
-            out[o + i] = weight[i] * (inverse * x[offset + i]);
-        }
-    }
-
-    /** SwiGLU of one row of packed gate/up ({@code hidden} gates then {@code hidden} ups). */
-    private static void swiglu(float[] gateUp, int offset, int hidden, float[] out, int o) {
-        for (int i = 0; i < hidden; i++) {
-            float g = gateUp[offset + i];
-            out[o + i] = g / (1 + (float) Math.exp(-g)) * gateUp[offset + hidden + i];
-        }
-    }
-
     /** out[o .. o+rows) = w[rows, cols] · x[offset .. offset+cols). */
     private static void matvec(float[] w, float[] x, int offset, int cols, float[] out, int o, int rows) {
         for (int r = 0; r < rows; r++) {
@@ -537,12 +480,6 @@ public final class CalibrationForward {
                 value += w[base + c] * x[offset + c];
             }
             out[o + r] = value;
-        }
-    }
-
-    private static void add(float[] x, float[] delta) {
-        for (int i = 0; i < x.length; i++) {
-            x[i] += delta[i];
         }
     }
 }

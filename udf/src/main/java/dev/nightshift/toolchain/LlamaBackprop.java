@@ -66,7 +66,7 @@ final class LlamaBackprop {
     }
 
     /** Rotary on {@code heads} heads from {@code offset}: pairs (2i, 2i+1) interleaved, (i, i + half) otherwise. */
-    private void rotate(float[] vector, int offset, int heads, int pos, boolean inverse) {
+    void rotate(float[] vector, int offset, int heads, int pos, boolean inverse) {
         int headDim = config.headDim();
         int half = headDim / 2;
         for (int h = 0; h < heads; h++) {
