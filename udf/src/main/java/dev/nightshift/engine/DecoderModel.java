@@ -45,7 +45,8 @@ final class DecoderModel implements AutoCloseable {
     final boolean lastLogitsOnly;
     final OnnxJavaType kvType;
     final int bosId;
-    final int[] eosIds;
+    /** Every end-of-sequence id the folder declares (configs and tokenizer files); see {@link #addEosIds}. */
+    int[] eosIds;
     final int padId;
     final String precision;
     final String provider;
@@ -199,6 +200,20 @@ final class DecoderModel implements AutoCloseable {
     /** KV bytes one token occupies across all layers (keys and values). */
     long kvBytesPerToken() {
         return 2L * layers * kvHeads * headDim * kvElementBytes();
+    }
+
+    /** Adds end-of-sequence ids declared outside the model configs (tokenizer_config.json, special_tokens_map.json). */
+    void addEosIds(java.util.Collection<Integer> ids) {
+        Set<Integer> all = new LinkedHashSet<>();
+        for (int id : eosIds) {
+            all.add(id);
+        }
+        for (int id : ids) {
+            if (id >= 0 && id < vocabSize) {
+                all.add(id);
+            }
+        }
+        eosIds = all.stream().mapToInt(Integer::intValue).toArray();
     }
 
     boolean isEos(int token) {

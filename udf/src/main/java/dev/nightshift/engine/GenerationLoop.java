@@ -137,7 +137,13 @@ final class GenerationLoop {
         if (row.done()) {
             row.finishedNanos = now;
             if (!stoppedByString) {
-                row.text = tokenizer.decode(row.tokens());
+                int[] tokens = row.tokens();
+                TextTokenizer.Decoded decoded = tokenizer.decodeComplete(tokens);
+                row.text = decoded.text();
+                if (decoded.tokens() < tokens.length) {
+                    row.warn("output ended inside a character (" + row.finish.name().toLowerCase(java.util.Locale.ROOT)
+                            + "); its " + (tokens.length - decoded.tokens()) + " incomplete token(s) were left out of the text");
+                }
             }
         }
     }

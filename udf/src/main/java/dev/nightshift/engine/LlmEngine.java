@@ -3,7 +3,6 @@ package dev.nightshift.engine;
 import ai.onnxruntime.OrtException;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -46,8 +45,7 @@ public final class LlmEngine implements TextGenerator {
     private final EngineOptions options;
     private final ModelInfo info;
     private final Semaphore gate = new Semaphore(1, true);
-    private final ChatTemplate chatTemplate;
-    private final String chatProblem;
+    private final PromptEncoder encoder;
 
     private LlmEngine(DecoderModel model, TextTokenizer tokenizer, EngineOptions options, ModelInfo info) {
         this.model = model;
@@ -63,8 +61,7 @@ public final class LlmEngine implements TextGenerator {
         } catch (IOException | RuntimeException e) {
             problem = "the chat template of " + model.folder + " cannot be used: " + describe(e);
         }
-        this.chatTemplate = template;
-        this.chatProblem = problem;
+        this.encoder = new PromptEncoder(tokenizer, template, problem, model.contextLength);
     }
 
     /**
@@ -81,6 +78,8 @@ public final class LlmEngine implements TextGenerator {
         TextTokenizer tokenizer = TextTokenizer.load(folder);
         try {
             DecoderModel model = DecoderModel.open(folder, options);
+            // An end token declared only in the tokenizer files (Llama 3 instruct's <|eot_id|>) must stop generation too.
+            model.addEosIds(tokenizer.declaredEosIds());
             String id = folder.toAbsolutePath().normalize().getFileName().toString();
             ModelInfo info = new ModelInfo(id, fingerprint(folder), model.contextLength, model.precision, model.provider);
             return new LlmEngine(model, tokenizer, options, info);
@@ -96,6 +95,7 @@ public final class LlmEngine implements TextGenerator {
     }
 
     /** Warnings from loading (for instance a CUDA request that fell back to CPU); the caller decides how to show them. */
+    @Override
     public List<String> warnings() {
         return model.warnings;
     }
@@ -117,7 +117,7 @@ public final class LlmEngine implements TextGenerator {
             try {
                 rows.add(prepare(i, prompts.get(i)));
             } catch (RuntimeException e) {
-                results[i] = GenerationResult.failed(describe(e), 0);
+                results[i] = GenerationResult.failed(ErrorCode.BAD_PROMPT.message(describe(e)), 0);
             }
         }
         execute(rows, results);
@@ -132,8 +132,9 @@ public final class LlmEngine implements TextGenerator {
             int[] ids = prompts.get(i);
             Row row = new Row(i, ids.length == 0 ? new int[]{model.bosId} : ids, options, null, null, false, model.contextLength);
             if (ids.length == 0 || ids.length >= model.contextLength) {
-                row.error = ids.length == 0 ? "empty prompt" : "prompt of " + ids.length
-                        + " tokens does not fit the model's context of " + model.contextLength + " tokens";
+                row.error = ids.length == 0 ? ErrorCode.EMPTY_PROMPT.message("empty prompt")
+                        : ErrorCode.CONTEXT_OVERFLOW.message("prompt of " + ids.length
+                        + " tokens does not fit the model's context of " + model.contextLength + " tokens");
             }
             rows.add(row);
         }
@@ -163,7 +164,7 @@ public final class LlmEngine implements TextGenerator {
                     }
                 } catch (OrtException | RuntimeException e) {
                     for (Row row : batch) {
-                        row.error = "inference failed for this row's batch: " + describe(e);
+                        row.error = ErrorCode.ENGINE_FAILURE.message("inference failed for this row's batch: " + describe(e));
                     }
                 }
                 for (Row row : batch) {
@@ -180,28 +181,30 @@ public final class LlmEngine implements TextGenerator {
         if (labels == null || labels.isEmpty()) {
             throw new IllegalArgumentException("classify needs at least one label");
         }
+        LabelScorer scorer = new LabelScorer(model, tokenizer);
+        int reserve = scorer.longestAnswerBound(labels);
         List<LabelScores> scores = new ArrayList<>();
-        for (int i = 0; i < prompts.size(); i++) {
-            Row row;
+        for (Prompt prompt : prompts) {
+            PromptEncoder.Encoded encoded;
             try {
-                row = prepare(i, prompts.get(i));
+                encoded = encoder.encode(prompt, reserve);
             } catch (RuntimeException e) {
-                scores.add(new LabelScores(labels, new double[0], 0, describe(e)));
+                scores.add(new LabelScores(labels, new double[0], 0, ErrorCode.BAD_PROMPT.message(describe(e))));
                 continue;
             }
-            if (row.error != null) {
-                scores.add(new LabelScores(labels, new double[0], row.prompt.length, row.error));
+            if (encoded.error() != null) {
+                scores.add(new LabelScores(labels, new double[0], encoded.tokens(), encoded.error()));
                 continue;
             }
             try {
                 gate.acquireUninterruptibly();
                 try {
-                    scores.add(new LabelScorer(model, tokenizer).score(row, renderedText(prompts.get(i)), labels));
+                    scores.add(scorer.score(encoded, prompt.chat(), prompt.options().stopStrings(), labels));
                 } finally {
                     gate.release();
                 }
             } catch (OrtException | RuntimeException e) {
-                scores.add(new LabelScores(labels, new double[0], row.prompt.length, "label scoring failed: " + describe(e)));
+                scores.add(new LabelScores(labels, new double[0], encoded.ids().length, ErrorCode.ENGINE_FAILURE.message("label scoring failed: " + describe(e))));
             }
         }
         return scores;
@@ -209,61 +212,25 @@ public final class LlmEngine implements TextGenerator {
 
     /** Text to ids, chat template, shared prefix, overflow policy: everything that can fail per row, before any batch. */
     private Row prepare(int index, Prompt prompt) {
-        String text = renderedText(prompt);
-        int[] ids = toInts(tokenizer.encode(text));
-        if (ids.length == 0) {
+        int maxNew = prompt.options().maxNewTokens();
+        PromptEncoder.Encoded encoded = encoder.encode(prompt, maxNew);
+        if (encoded.error() != null) {
             Row row = new Row(index, new int[]{model.bosId}, prompt.options(), null, null, false, model.contextLength);
-            row.error = "empty prompt: the model needs at least one token (a tokenizer without BOS gave none); "
-                    + "check the text column or prompt template";
+            row.error = encoded.error();
+            row.reportedPromptTokens = encoded.tokens();
             return row;
         }
-        boolean truncated = false;
-        int limit = model.contextLength - 1;
-        if (ids.length > limit) {
-            OverflowPolicy policy = prompt.options().overflow();
-            if (policy == OverflowPolicy.ERROR) {
-                Row row = new Row(index, Arrays.copyOf(ids, 1), prompt.options(), null, null, false, model.contextLength);
-                row.error = "prompt of " + ids.length + " tokens does not fit the model's context of " + model.contextLength
-                        + " tokens; shorten the text, or set the overflow policy to truncate_head or truncate_middle";
-                return row;
-            }
-            int keep = Math.max(1, Math.min(limit, model.contextLength - prompt.options().maxNewTokens()));
-            keep = Math.max(keep, model.contextLength / 2);
-            ids = truncate(ids, keep, policy);
-            truncated = true;
+        int[] ids = encoded.ids();
+        Row row = new Row(index, ids, prompt.options(), encoded.prefixKey(), encoded.prefixIds(), encoded.truncated(),
+                model.contextLength);
+        if (encoded.warning() != null) {
+            row.warn(encoded.warning());
         }
-        String prefixKey = null;
-        int[] prefixIds = null;
-        if (!prompt.sharedPrefix().isEmpty() && !truncated) {
-            int at = prompt.chat() ? text.indexOf(prompt.text()) : 0;
-            if (at >= 0) {
-                prefixKey = text.substring(0, at + prompt.sharedPrefix().length());
-                prefixIds = toInts(tokenizer.encode(prefixKey));
-            }
+        if (row.maxNewTokens < maxNew) {
+            row.warn("room for only " + row.maxNewTokens + " of max_new_tokens " + maxNew + " after the prompt of "
+                    + ids.length + " tokens (context " + model.contextLength + ")");
         }
-        return new Row(index, ids, prompt.options(), prefixKey, prefixIds, truncated, model.contextLength);
-    }
-
-    private String renderedText(Prompt prompt) {
-        if (!prompt.chat()) {
-            return prompt.text();
-        }
-        if (chatTemplate == null) {
-            throw new IllegalArgumentException(chatProblem);
-        }
-        return chatTemplate.render(List.of(new ChatMessage("user", prompt.text())), true);
-    }
-
-    private static int[] truncate(int[] ids, int keep, OverflowPolicy policy) {
-        if (policy == OverflowPolicy.TRUNCATE_HEAD) {
-            return Arrays.copyOf(ids, keep);
-        }
-        int head = keep / 2;
-        int tail = keep - head;
-        int[] out = new int[keep];
-        System.arraycopy(ids, 0, out, 0, head);
-        System.arraycopy(ids, ids.length - tail, out, head, tail);
-        return out;
+        return row;
     }
 
     /**
@@ -311,10 +278,18 @@ public final class LlmEngine implements TextGenerator {
         return message == null ? e.getClass().getSimpleName() : message;
     }
 
+    /** Files at most this large are hashed whole by {@link #fingerprint}; larger ones are sampled. */
+    static final long FINGERPRINT_WHOLE_BYTES = 256L << 20;
+
     /**
-     * A stable identity of the model's content: SHA-256 over the graph, the configs and the tokenizer,
-     * plus the weight file's size and 64 sampled 64 KiB blocks (hashing many gigabytes at every executor
-     * start would cost more than it protects).
+     * A stable identity of everything in a model folder that can change a prompt or a generation: SHA-256 over every
+     * regular file directly in the folder (hidden files left out), in name order: its name, its size, and its
+     * contents, whole for files up to 256 MiB (the graph, configs, tokenizer, chat template, generation config,
+     * special tokens map) and 64 evenly spaced 64 KiB blocks, first and last included, for larger ones (weights:
+     * hashing gigabytes at every executor start would cost more than it protects). A file added, removed or edited
+     * changes it, so results made with another tokenizer or chat template are never taken as current.
+     *
+     * @return the first 16 hex digits of the digest
      */
     public static String fingerprint(Path folder) throws IOException {
         MessageDigest digest;
@@ -323,29 +298,34 @@ public final class LlmEngine implements TextGenerator {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
-        for (String name : List.of("model.onnx", "genai_config.json", "config.json", "tokenizer.json", "tokenizer_config.json")) {
-            Path file = folder.resolve(name);
-            if (Files.isRegularFile(file)) {
-                digest.update(name.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-                try (InputStream in = Files.newInputStream(file)) {
-                    byte[] buffer = new byte[1 << 16];
-                    for (int read; (read = in.read(buffer)) > 0; ) {
-                        digest.update(buffer, 0, read);
-                    }
-                }
-            }
+        List<Path> files;
+        try (java.util.stream.Stream<Path> listing = Files.list(folder)) {
+            files = listing.filter(Files::isRegularFile)
+                    .filter(f -> !f.getFileName().toString().startsWith("."))
+                    .sorted(Comparator.comparing(f -> f.getFileName().toString()))
+                    .toList();
         }
-        Path data = folder.resolve("model.onnx.data");
-        if (Files.isRegularFile(data)) {
-            try (FileChannel channel = FileChannel.open(data, StandardOpenOption.READ)) {
+        for (Path file : files) {
+            digest.update(file.getFileName().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            digest.update((byte) 0);
+            try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
                 long size = channel.size();
                 digest.update(ByteBuffer.allocate(8).putLong(0, size));
                 ByteBuffer block = ByteBuffer.allocate(1 << 16);
-                for (int i = 0; i < 64 && size > 0; i++) {
-                    block.clear();
-                    channel.read(block, size / 64 * i);
-                    block.flip();
-                    digest.update(block);
+                if (size <= FINGERPRINT_WHOLE_BYTES) {
+                    while (channel.read(block) > 0) {
+                        block.flip();
+                        digest.update(block);
+                        block.clear();
+                    }
+                } else {
+                    long last = size - block.capacity();
+                    for (int i = 0; i < 64; i++) {
+                        block.clear();
+                        channel.read(block, i == 63 ? last : last / 63 * i);
+                        block.flip();
+                        digest.update(block);
+                    }
                 }
             }
         }

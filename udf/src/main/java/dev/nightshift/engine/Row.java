@@ -19,6 +19,10 @@ final class Row {
     String text = "";
     FinishReason finish;
     String error;
+    /** Non-fatal notes for the result (truncation, room for fewer tokens than asked, a dropped incomplete character). */
+    String warning;
+    /** The prompt's token count as reported (the real count of a prompt that could not run), or -1 for prompt.length. */
+    int reportedPromptTokens = -1;
     long firstTokenNanos;
     long finishedNanos;
 
@@ -47,6 +51,10 @@ final class Row {
         return shared;
     }
 
+    void warn(String note) {
+        warning = warning == null ? note : warning + "; " + note;
+    }
+
     void add(int token) {
         if (count == generated.length) {
             generated = Arrays.copyOf(generated, count * 2);
@@ -63,11 +71,13 @@ final class Row {
     }
 
     GenerationResult result(long batchStart) {
+        int promptTokens = reportedPromptTokens >= 0 ? reportedPromptTokens : prompt.length;
         if (error != null) {
-            return new GenerationResult("", tokens(), prompt.length, count, FinishReason.ERROR, error, truncated, 0, 0);
+            return new GenerationResult("", tokens(), promptTokens, count, FinishReason.ERROR, error, truncated, 0, 0,
+                    warning);
         }
         long first = firstTokenNanos == 0 ? 0 : firstTokenNanos - batchStart;
         long decode = firstTokenNanos == 0 ? 0 : finishedNanos - firstTokenNanos;
-        return new GenerationResult(text, tokens(), prompt.length, count, finish, null, truncated, first, decode);
+        return new GenerationResult(text, tokens(), promptTokens, count, finish, null, truncated, first, decode, warning);
     }
 }

@@ -19,6 +19,11 @@ public interface TextGenerator extends AutoCloseable {
 
     ModelInfo model();
 
+    /** What the caller should tell the user about how the model was opened (a CUDA request that fell back to CPU). */
+    default List<String> warnings() {
+        return List.of();
+    }
+
     /** Token count of a text as this model would see it (no BOS, no chat template). */
     int countTokens(String text);
 

@@ -5,7 +5,13 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -22,8 +28,12 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *
  * <p><b>Special tokens.</b> Encoding never runs the tokenizer's post-processor (no DJL-added specials); this class
  * prepends BOS itself when {@link #addsBos()} and the ids do not already start with it, so a prompt whose chat template
- * already wrote the BOS text (Llama 3's {@code <|begin_of_text|>}) gets exactly one. Special-token text inside the input
- * (for example a rendered chat template's {@code <|eot_id|>}) is encoded as that special token, as transformers does.
+ * already wrote the BOS text (Llama 3's {@code <|begin_of_text|>}) gets exactly one. {@link #encode(String)} encodes
+ * special-token text inside the input (for example a rendered chat template's {@code <|eot_id|>}) as that special token,
+ * as transformers does. {@link #encode(List)} does so only in the pieces marked trusted: text that comes from a table
+ * (a document, a title) is encoded with special-token matching off, the way transformers' {@code split_special_tokens}
+ * does, so a document that contains {@code </s>} or {@code <|eot_id|>} gets the ordinary pieces of that text and
+ * cannot end the prompt or forge a turn (prompt injection through data).
  *
  * <p><b>No truncation.</b> DJL truncates to 512 tokens by default ({@code modelMaxLength}); that is switched off here,
  * so any input encodes in full and the engine decides what to do with prompts longer than the context.
@@ -52,7 +62,13 @@ public final class TextTokenizer implements AutoCloseable {
 
     private final Path modelDir;
     private final HuggingFaceTokenizer tokenizer;
+    /** The same tokenizer with its special added tokens removed: special-token text becomes ordinary pieces. */
+    private final HuggingFaceTokenizer plain;
+    /** {@link #plain} for text that does not start the input, when the pre-tokenizer adds a prefix space only to the first. */
+    private final HuggingFaceTokenizer plainNotFirst;
     private final Map<String, Integer> addedTokens;
+    /** Added tokens' contents, longest first (the order the scan of trusted text tries them in). */
+    private final List<String> addedByLength;
     private final String bosToken;
     private final String eosToken;
     private final OptionalInt bosId;
@@ -61,11 +77,16 @@ public final class TextTokenizer implements AutoCloseable {
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private boolean closed;
 
-    private TextTokenizer(Path modelDir, HuggingFaceTokenizer tokenizer, Map<String, Integer> addedTokens)
-            throws IOException {
+    private TextTokenizer(Path modelDir, HuggingFaceTokenizer tokenizer, HuggingFaceTokenizer plain,
+                          HuggingFaceTokenizer plainNotFirst, Map<String, Integer> addedTokens) throws IOException {
         this.modelDir = modelDir;
         this.tokenizer = tokenizer;
+        this.plain = plain;
+        this.plainNotFirst = plainNotFirst;
         this.addedTokens = addedTokens;
+        this.addedByLength = addedTokens.keySet().stream().filter(t -> !t.isEmpty())
+                .sorted(Comparator.comparingInt(String::length).reversed().thenComparing(Comparator.naturalOrder()))
+                .toList();
         Map<String, Object> special = ChatTemplate.readSpecialTokens(modelDir);
         this.bosToken = special.get("bos_token") instanceof String s ? s : null;
         this.eosToken = special.get("eos_token") instanceof String s ? s : null;
@@ -86,19 +107,67 @@ public final class TextTokenizer implements AutoCloseable {
                     + "; run `nightshift convert` or copy the tokenizer files");
         }
         Map<String, Integer> added = readAddedTokens(file);
-        HuggingFaceTokenizer tokenizer = HuggingFaceTokenizer.newInstance(file, DJL_OPTIONS);
+        List<HuggingFaceTokenizer> opened = new ArrayList<>();
         try {
-            return new TextTokenizer(modelDir, tokenizer, added);
+            HuggingFaceTokenizer tokenizer = open(opened, JSON.readTree(file.toFile()));
+            ObjectNode withoutSpecials = (ObjectNode) JSON.readTree(file.toFile());
+            ArrayNode kept = JSON.createArrayNode();
+            withoutSpecials.withArray("added_tokens").forEach(t -> {
+                if (!t.path("special").asBoolean(false)) {
+                    kept.add(t);
+                }
+            });
+            withoutSpecials.set("added_tokens", kept);
+            HuggingFaceTokenizer plain = open(opened, withoutSpecials);
+            HuggingFaceTokenizer plainNotFirst = prefixOnlyFirst(withoutSpecials) ? open(opened, neverPrefix(withoutSpecials)) : plain;
+            return new TextTokenizer(modelDir, tokenizer, plain, plainNotFirst, added);
         } catch (IOException | RuntimeException e) {
-            tokenizer.close();
+            opened.forEach(HuggingFaceTokenizer::close);
             throw e;
         }
+    }
+
+    private static HuggingFaceTokenizer open(List<HuggingFaceTokenizer> opened, JsonNode json) throws IOException {
+        HuggingFaceTokenizer tokenizer = HuggingFaceTokenizer.newInstance(
+                new ByteArrayInputStream(JSON.writeValueAsBytes(json)), DJL_OPTIONS);
+        opened.add(tokenizer);
+        return tokenizer;
+    }
+
+    /**
+     * Whether the pre-tokenizer is Metaspace with {@code prepend_scheme: first}: transformers then adds the prefix
+     * space to the first piece of the input only, so text encoded on its own after a special token must not get one.
+     */
+    private static boolean prefixOnlyFirst(JsonNode json) {
+        JsonNode pre = json.path("pre_tokenizer");
+        List<JsonNode> all = new ArrayList<>();
+        all.add(pre);
+        pre.path("pretokenizers").forEach(all::add);
+        return all.stream().anyMatch(p -> "Metaspace".equals(p.path("type").asText())
+                && "first".equals(p.path("prepend_scheme").asText()));
+    }
+
+    private static JsonNode neverPrefix(ObjectNode json) {
+        ObjectNode copy = json.deepCopy();
+        JsonNode pre = copy.path("pre_tokenizer");
+        List<JsonNode> all = new ArrayList<>();
+        all.add(pre);
+        pre.path("pretokenizers").forEach(all::add);
+        for (JsonNode p : all) {
+            if (p instanceof ObjectNode o && "Metaspace".equals(o.path("type").asText())) {
+                o.put("prepend_scheme", "never");
+            }
+        }
+        return copy;
     }
 
     /** Token ids for a prompt: the text's tokens, after one BOS when {@link #addsBos()}. */
     public long[] encode(String text) {
         Objects.requireNonNull(text, "text");
-        long[] ids = withTokenizer(t -> t.encode(wellFormed(text), false, false).getIds());
+        return withBos(withTokenizer(t -> t.encode(wellFormed(text), false, false).getIds()));
+    }
+
+    private long[] withBos(long[] ids) {
         if (!addBos || (ids.length > 0 && ids[0] == bosId.getAsInt())) {
             return ids;
         }
@@ -106,6 +175,127 @@ public final class TextTokenizer implements AutoCloseable {
         withBos[0] = bosId.getAsInt();
         System.arraycopy(ids, 0, withBos, 1, ids.length);
         return withBos;
+    }
+
+    /**
+     * One piece of a prompt to encode.
+     *
+     * @param text    the text
+     * @param trusted whether special-token text in it becomes special tokens: true for text the prompt's author wrote
+     *                (a template, a chat template's markers), false for text that comes from data
+     */
+    public record Piece(String text, boolean trusted) {
+        public Piece {
+            Objects.requireNonNull(text, "text");
+        }
+    }
+
+    /**
+     * Token ids for a prompt given as pieces, after one BOS when {@link #addsBos()}. Special-token text (any added token
+     * of tokenizer.json) is recognized in trusted pieces only; every other stretch of text, across piece boundaries, is
+     * encoded as one run with special-token matching off. For text without special-token text this gives exactly the
+     * ids of {@link #encode(String)} of the concatenation, since transformers also splits the input at added tokens
+     * first and encodes the stretches between them separately.
+     */
+    public long[] encode(List<Piece> pieces) {
+        List<long[]> parts = new ArrayList<>();
+        StringBuilder run = new StringBuilder();
+        boolean first = true;
+        for (Piece piece : pieces) {
+            String text = wellFormed(piece.text());
+            if (!piece.trusted()) {
+                run.append(text);
+                continue;
+            }
+            int start = 0;
+            for (int i = 0; i < text.length(); ) {
+                String special = addedTokenAt(text, i);
+                if (special == null) {
+                    i++;
+                    continue;
+                }
+                run.append(text, start, i);
+                if (!run.isEmpty()) {
+                    parts.add(encodePlain(run.toString(), first));
+                    run.setLength(0);
+                }
+                parts.add(new long[]{addedTokens.get(special)});
+                first = false;
+                i += special.length();
+                start = i;
+            }
+            run.append(text, start, text.length());
+        }
+        if (!run.isEmpty()) {
+            parts.add(encodePlain(run.toString(), first));
+        }
+        int length = 0;
+        for (long[] part : parts) {
+            length += part.length;
+        }
+        long[] ids = new long[length];
+        int at = 0;
+        for (long[] part : parts) {
+            System.arraycopy(part, 0, ids, at, part.length);
+            at += part.length;
+        }
+        return withBos(ids);
+    }
+
+    private String addedTokenAt(String text, int at) {
+        for (String token : addedByLength) {
+            if (text.startsWith(token, at)) {
+                return token;
+            }
+        }
+        return null;
+    }
+
+    private long[] encodePlain(String text, boolean first) {
+        HuggingFaceTokenizer chosen = first ? plain : plainNotFirst;
+        Lock read = lock.readLock();
+        read.lock();
+        try {
+            if (closed) {
+                throw new IllegalStateException("the tokenizer of " + modelDir + " is closed");
+            }
+            return chosen.encode(text, false, false).getIds();
+        } finally {
+            read.unlock();
+        }
+    }
+
+    /**
+     * Text for generated ids that may stop inside a character (a generation cut by {@code max_new_tokens}): the text of
+     * the longest prefix of the ids whose last character is complete. Byte-level and byte-fallback tokenizers spell a
+     * character over several tokens; decoding the cut run would turn it, and with byte fallback also the complete
+     * characters decoded in the same run, into U+FFFD.
+     */
+    public Decoded decodeComplete(int[] ids) {
+        String text = decode(ids);
+        if (!text.endsWith("\uFFFD")) {
+            return new Decoded(text, ids.length);
+        }
+        for (int drop = 1; drop <= Math.min(4, ids.length); drop++) {
+            int keep = ids.length - drop;
+            String dropped = decode(java.util.Arrays.copyOfRange(ids, keep, ids.length));
+            if (!dropped.isEmpty() && dropped.chars().allMatch(c -> c == '\uFFFD')) {
+                String kept = decode(java.util.Arrays.copyOf(ids, keep));
+                if (!kept.endsWith("\uFFFD")) {
+                    return new Decoded(kept, keep);
+                }
+            }
+        }
+        return new Decoded(text, ids.length);
+    }
+
+    /**
+     * Decoded text.
+     *
+     * @param text   the text of the first {@code tokens} ids
+     * @param tokens how many ids it covers (fewer than given when an incomplete last character was left out)
+     */
+    public record Decoded(String text, int tokens) {
     }
 
     /** Text for token ids, special tokens left out. Ids the vocabulary does not have are skipped. */
@@ -153,6 +343,35 @@ public final class TextTokenizer implements AutoCloseable {
         return Optional.ofNullable(eosToken);
     }
 
+    /**
+     * The ids of every {@code eos_token} the folder's tokenizer files declare: tokenizer_config.json and
+     * special_tokens_map.json are read separately (where transformers lets the second override the first, a model
+     * folder that declares two end tokens means both), each resolved through {@link #tokenId}.
+     */
+    public java.util.Set<Integer> declaredEosIds() throws IOException {
+        java.util.Set<Integer> ids = new java.util.LinkedHashSet<>();
+        for (String file : List.of(ChatTemplate.CONFIG_FILE, ChatTemplate.SPECIAL_TOKENS_FILE)) {
+            Path path = modelDir.resolve(file);
+            if (!Files.isRegularFile(path)) {
+                continue;
+            }
+            JsonNode eos = JSON.readTree(path.toFile()).get("eos_token");
+            List<JsonNode> values = new ArrayList<>();
+            if (eos != null && eos.isArray()) {
+                eos.forEach(values::add);
+            } else if (eos != null) {
+                values.add(eos);
+            }
+            for (JsonNode value : values) {
+                String text = value.isTextual() ? value.asText() : value.path("content").asText(null);
+                if (text != null) {
+                    tokenId(text).ifPresent(ids::add);
+                }
+            }
+        }
+        return ids;
+    }
+
     public OptionalInt bosId() {
         return bosId;
     }
@@ -182,6 +401,10 @@ public final class TextTokenizer implements AutoCloseable {
             if (!closed) {
                 closed = true;
                 tokenizer.close();
+                plain.close();
+                if (plainNotFirst != plain) {
+                    plainNotFirst.close();
+                }
             }
         } finally {
             write.unlock();

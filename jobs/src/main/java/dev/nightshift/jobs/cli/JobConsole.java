@@ -52,6 +52,13 @@ final class JobConsole {
             }
 
             @Override
+            public synchronized void warning(String message) {
+                endLine();
+                err.println("warning: " + message);
+                err.flush();
+            }
+
+            @Override
             public synchronized void chunkCommitted(int index, int count, long rows, long failed) {
                 endLine();
                 err.printf(Locale.ROOT, "  chunk %d/%d merged: %,d rows, %,d failed%n", index, count, rows, failed);
@@ -82,6 +89,17 @@ final class JobConsole {
                 run.docsRead(), run.rowsRead(), run.rowsSkipped(), run.rowsProcessed(), run.rowsFailed());
         out.printf(Locale.ROOT, "  tokens: %,d in, %,d out, %,.0f tokens/s; %d chunk(s) merged%n",
                 run.tokensIn(), run.tokensOut(), run.tokensPerSecond(), run.chunks());
+        if (run.provider() != null) {
+            out.println("  provider: " + run.provider());
+        }
+        for (String warning : run.warnings()) {
+            out.println("  warning: " + warning);
+        }
+        if (run.rowsWithErrors() > 0) {
+            out.printf(Locale.ROOT, "  %,d result row(s) carry an error from their latest attempt; rerun with --retry-failed "
+                    + "to retry only those (SELECT error_code, count(*) FROM results WHERE error IS NOT NULL GROUP BY 1)%n",
+                    run.rowsWithErrors());
+        }
         out.printf(Locale.ROOT, "  cost here: $%.4f (%d executor(s) x %.4f h)%n", run.clusterCostUsd(), run.executors(),
                 run.wallSeconds() / 3600);
         for (RunSummary.ApiCost api : run.apiCosts()) {

@@ -21,6 +21,10 @@ public interface JobListener {
     default void progress(long done, long total, double tokensPerSecond, double etaSeconds) {
     }
 
+    /** Something the user should know that does not stop the run (a CUDA request that fell back to CPU). */
+    default void warning(String message) {
+    }
+
     /** A chunk was merged into the results table. */
     default void chunkCommitted(int index, int count, long rows, long failed) {
     }

@@ -134,92 +134,188 @@ public final class NightlyJob {
         docs = deduplicate(docs);
         boolean resultsExisted = ResultsTable.ensure(spark, config.output().results());
         RunsTable.ensure(spark, config.output().runs());
-        openEngineInLocalMode();
+        EngineNotes notes = new EngineNotes();
+        openEngineInLocalMode(notes);
 
-        // 2. Plan: what needs the model.
-        listener.stage("plan", docsRead + " documents × " + tasks.size() + " tasks");
-        Map<String, Integer> placeholders = placeholderPositions();
-        Dataset<Row> work = docs.flatMap(new WorkItems(tasks, placeholders, config.source().text(), fingerprint),
-                Encoders.row(WorkItems.SCHEMA));
-        Dataset<Row> pending = pending(work, resultsExisted).persist(StorageLevel.MEMORY_AND_DISK());
+        // 2. Claim the results table: no other live run of it, dead ones marked abandoned; the run is recorded.
+        RunLease lease = new RunLease(spark.sparkContext().hadoopConfiguration(), config.output().staging(), runId);
+        claim(lease);
         long rowsRead = docsRead * tasks.size();
-        long total = pending.count();
-        int chunkCount = (int) ((total + config.run().chunkRows() - 1) / config.run().chunkRows());
-        Dataset<Row> planned = chunked(pending, total, chunkCount);
-
-        // 3. Chunks: infer once, stage, merge.
-        LongAccumulator rowsDone = spark.sparkContext().longAccumulator("nightshift rows");
-        LongAccumulator promptTokens = spark.sparkContext().longAccumulator("nightshift prompt tokens");
-        LongAccumulator outputTokens = spark.sparkContext().longAccumulator("nightshift output tokens");
-        InferencePartition inference = new InferencePartition(engines, config.model().settings(), tasks, runId,
-                fingerprint, rowsDone, promptTokens, outputTokens);
-        long processed = 0;
-        long failed = 0;
-        long tokensIn = 0;
-        long tokensOut = 0;
-        int committed = 0;
+        Counts counts = new Counts();
+        RunsTable.record(spark, config.output().runs(), summary(runId, started, null, RunSummary.RUNNING, null, docsRead,
+                rowsRead, 0, counts, modelId, fingerprint, -1, notes));
         ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread thread = new Thread(r, "nightshift-progress");
             thread.setDaemon(true);
             return thread;
         });
-        long inferStart = System.nanoTime();
-        long[] lastDone = {-1};
         ticker.scheduleAtFixedRate(() -> {
-            // Redrawn only when rows finish, so the rate is the inference rate, not diluted by staging and MERGE time.
-            long done = Math.min(total, Math.max(ProgressCounters.get(runId, ProgressCounters.ROWS), rowsDone.value()));
-            if (done == lastDone[0]) {
-                return;
+            try {
+                lease.beat();
+            } catch (RuntimeException e) {
+                listener.warning("cannot refresh the run heartbeat: " + e.getMessage());
             }
-            lastDone[0] = done;
-            long tokens = Math.max(ProgressCounters.get(runId, ProgressCounters.PROMPT_TOKENS)
-                    + ProgressCounters.get(runId, ProgressCounters.OUTPUT_TOKENS), promptTokens.value() + outputTokens.value());
-            double seconds = (System.nanoTime() - inferStart) / 1e9;
-            double eta = done == 0 ? Double.NaN : seconds / done * (total - done);
-            listener.progress(done, total, tokens / seconds, eta);
-        }, 1, 1, TimeUnit.SECONDS);
+        }, RunLease.BEAT.toMillis(), RunLease.BEAT.toMillis(), TimeUnit.MILLISECONDS);
+
+        Dataset<Row> pending = null;
+        Dataset<Row> planned = null;
+        long total = 0;
         try {
+            // 3. Plan: what needs the model.
+            listener.stage("plan", docsRead + " documents × " + tasks.size() + " tasks");
+            Map<String, Integer> placeholders = placeholderPositions();
+            Dataset<Row> work = docs.flatMap(new WorkItems(tasks, placeholders, config.source().text(), fingerprint),
+                    Encoders.row(WorkItems.SCHEMA));
+            pending = pending(work, resultsExisted).persist(StorageLevel.MEMORY_AND_DISK());
+            total = pending.count();
+            int chunkCount = (int) ((total + config.run().chunkRows() - 1) / config.run().chunkRows());
+            planned = chunked(pending, total, chunkCount);
+
+            // 4. Chunks: infer once, stage, merge.
+            InferencePartition.Counters counters = new InferencePartition.Counters(
+                    spark.sparkContext().longAccumulator("nightshift rows"),
+                    spark.sparkContext().longAccumulator("nightshift prompt tokens"),
+                    spark.sparkContext().longAccumulator("nightshift output tokens"),
+                    spark.sparkContext().collectionAccumulator("nightshift engine notes"));
+            InferencePartition inference = new InferencePartition(engines, config.model().settings(), tasks, runId,
+                    fingerprint, counters);
+            startProgress(ticker, runId, total, counters);
             for (int chunk = 0; chunk < chunkCount; chunk++) {
                 listener.stage("chunk " + (chunk + 1) + "/" + chunkCount, "infer, stage, merge");
-                Row stats = runChunk(planned, chunk, chunkCount, inference, runId);
-                long rows = stats.getLong(0);
-                processed += rows;
-                failed += stats.getLong(1);
-                tokensIn += stats.getLong(2);
-                tokensOut += stats.getLong(3);
-                committed++;
-                listener.chunkCommitted(chunk + 1, chunkCount, rows, stats.getLong(1));
-                if (crashAfterChunks > 0 && committed == crashAfterChunks) {
-                    throw new InjectedCrash(committed);
+                Row stats = runChunk(planned, chunk, inference, runId);
+                counts.add(stats);
+                notes.addAll(counters.engineNotes().value());
+                listener.chunkCommitted(chunk + 1, chunkCount, stats.getLong(0), stats.getLong(1));
+                if (crashAfterChunks > 0 && counts.chunks == crashAfterChunks) {
+                    throw new InjectedCrash(counts.chunks);
                 }
             }
         } catch (RuntimeException e) {
             RunSummary crashed = summary(runId, started, Instant.now(), RunSummary.FAILED, describe(e), docsRead,
-                    rowsRead, rowsRead - total, processed, failed, committed, tokensIn, tokensOut, modelId, fingerprint);
+                    rowsRead, rowsRead - total, counts, modelId, fingerprint, -1, notes);
             try {
-                RunsTable.append(spark, config.output().runs(), crashed);
+                RunsTable.record(spark, config.output().runs(), crashed);
             } catch (RuntimeException suppressed) {
                 e.addSuppressed(suppressed);
             }
             throw e;
         } finally {
             ticker.shutdownNow();
-            pending.unpersist();
-            planned.unpersist();
+            if (pending != null) {
+                pending.unpersist();
+            }
+            if (planned != null) {
+                planned.unpersist();
+            }
             ProgressCounters.forget(runId);
-            DeltaTables.delete(spark, stagingRoot(runId));
+            DeltaTables.delete(spark, lease.folder());
         }
 
-        // 4. Summary, cost and status.
-        double rate = processed == 0 ? 0 : (double) failed / processed;
+        // 5. Summary, cost and status.
+        double rate = counts.processed == 0 ? 0 : (double) counts.failed / counts.processed;
         boolean tooMany = rate > config.run().maxFailureRate();
         String message = tooMany ? String.format(Locale.ROOT, "%d of %d rows failed (%.1f%%), above run.max_failure_rate %.1f%%",
-                failed, processed, rate * 100, config.run().maxFailureRate() * 100) : null;
+                counts.failed, counts.processed, rate * 100, config.run().maxFailureRate() * 100) : null;
+        long withErrors = DeltaTables.read(spark, config.output().results()).where(col("error").isNotNull()).count();
         RunSummary done = summary(runId, started, Instant.now(), tooMany ? RunSummary.TOO_MANY_FAILURES : RunSummary.SUCCEEDED,
-                message, docsRead, rowsRead, rowsRead - total, processed, failed, committed, tokensIn, tokensOut, modelId,
-                fingerprint);
-        RunsTable.append(spark, config.output().runs(), done);
+                message, docsRead, rowsRead, rowsRead - total, counts, modelId, fingerprint, withErrors, notes);
+        RunsTable.record(spark, config.output().runs(), done);
         return done;
+    }
+
+    /** Rows and tokens of the committed chunks, from each chunk's observed metrics: the run's one count. */
+    private static final class Counts {
+        long processed;
+        long failed;
+        long tokensIn;
+        long tokensOut;
+        int chunks;
+
+        void add(Row stats) {
+            processed += stats.getLong(0);
+            failed += stats.getLong(1);
+            tokensIn += stats.getLong(2);
+            tokensOut += stats.getLong(3);
+            chunks++;
+        }
+    }
+
+    /** The provider the engines used and what they warned about, gathered from the driver and the executors. */
+    private static final class EngineNotes {
+        final java.util.Set<String> providers = new java.util.TreeSet<>();
+        final java.util.Set<String> warnings = new java.util.LinkedHashSet<>();
+
+        void addAll(List<String> notes) {
+            for (String note : notes) {
+                if (note.startsWith(InferencePartition.PROVIDER_NOTE)) {
+                    providers.add(note.substring(InferencePartition.PROVIDER_NOTE.length()));
+                } else {
+                    warnings.add(note);
+                }
+            }
+        }
+
+        String provider() {
+            return providers.isEmpty() ? null : String.join(",", providers);
+        }
+    }
+
+    /**
+     * Makes this run the one writing the results: refuses to start next to a live run (the earlier one keeps going),
+     * removes dead runs' staging folders and marks their runs-table rows abandoned with what they committed.
+     */
+    private void claim(RunLease lease) {
+        lease.beat();
+        Instant now = Instant.now();
+        String mine = lease.folder().substring(lease.folder().lastIndexOf('/') + 1);
+        java.util.Set<String> live = new java.util.HashSet<>();
+        for (RunLease.OtherRun other : lease.others()) {
+            if (other.alive(now)) {
+                live.add(other.runId());
+                if (other.runId().compareTo(mine) < 0) {
+                    DeltaTables.delete(spark, lease.folder());
+                    throw new JobConfigException("another run of job '" + config.name() + "' (" + other.runId()
+                            + ", heartbeat " + Duration.between(other.lastBeat(), now).toSeconds() + " s ago) is writing "
+                            + config.output().results().describe() + "; wait for it to finish. Nothing was processed. "
+                            + "(A run whose driver was killed stops its heartbeat; the next run after "
+                            + RunLease.STALE.toSeconds() + " s takes over.)");
+                }
+            } else {
+                lease.remove(other.runId());
+            }
+        }
+        live.add(mine);
+        for (Row dead : RunsTable.running(spark, config.output().runs(), config.name(), live)) {
+            String deadId = dead.getString(0);
+            Row committed = DeltaTables.read(spark, config.output().results()).where(col("run_id").equalTo(deadId))
+                    .agg(count(lit(1)), count(col("error"))).first();
+            String message = "abandoned: its driver stopped without finishing (killed or lost); found by run " + mine
+                    + "; " + committed.getLong(0) + " result rows committed by it are kept";
+            RunsTable.abandon(spark, config.output().runs(), deadId, message, committed.getLong(0), committed.getLong(1));
+            listener.warning("run " + deadId + " was " + message);
+        }
+    }
+
+    /** Progress lines once a second while rows finish. */
+    private void startProgress(ScheduledExecutorService ticker, String runId, long total,
+                               InferencePartition.Counters counters) {
+        long inferStart = System.nanoTime();
+        long[] lastDone = {-1};
+        ticker.scheduleAtFixedRate(() -> {
+            // Redrawn only when rows finish, so the rate is the inference rate, not diluted by staging and MERGE time.
+            long done = Math.min(total, Math.max(ProgressCounters.get(runId, ProgressCounters.ROWS),
+                    counters.rows().value()));
+            if (done == lastDone[0]) {
+                return;
+            }
+            lastDone[0] = done;
+            long tokens = Math.max(ProgressCounters.get(runId, ProgressCounters.PROMPT_TOKENS)
+                    + ProgressCounters.get(runId, ProgressCounters.OUTPUT_TOKENS),
+                    counters.promptTokens().value() + counters.outputTokens().value());
+            double seconds = (System.nanoTime() - inferStart) / 1e9;
+            double eta = done == 0 ? Double.NaN : seconds / done * (total - done);
+            listener.progress(done, total, tokens / seconds, eta);
+        }, 1, 1, TimeUnit.SECONDS);
     }
 
     // --- checks --------------------------------------------------------------------------------------------
@@ -403,12 +499,15 @@ public final class NightlyJob {
     }
 
     /** Local master: the driver is the executor, so open (and check) the model now, once, before anything runs. */
-    private void openEngineInLocalMode() {
+    private void openEngineInLocalMode(EngineNotes notes) {
         if (!spark.sparkContext().isLocal()) {
             return;
         }
         try {
-            EngineHolder.get(engines, config.model().settings());
+            dev.nightshift.engine.TextGenerator engine = EngineHolder.get(engines, config.model().settings());
+            notes.addAll(List.of(InferencePartition.PROVIDER_NOTE + engine.model().provider()));
+            notes.addAll(engine.warnings());
+            engine.warnings().forEach(listener::warning);
         } catch (UncheckedIOException | IllegalArgumentException e) {
             throw new JobConfigException(config.locations().of("model.path") + ": cannot open the model: "
                     + firstLine(e.getMessage()), e);
@@ -452,7 +551,7 @@ public final class NightlyJob {
     }
 
     /** Infers one chunk into its staging table, merges it, and returns (rows, failed, tokens in, tokens out). */
-    private Row runChunk(Dataset<Row> planned, int chunk, int chunkCount, InferencePartition inference, String runId) {
+    private Row runChunk(Dataset<Row> planned, int chunk, InferencePartition inference, String runId) {
         Dataset<Row> rows = planned.where(col("chunk").equalTo(chunk)).drop("chunk");
         int partitions = config.run().partitions() > 0 ? config.run().partitions()
                 : spark.sparkContext().defaultParallelism();
@@ -461,11 +560,12 @@ public final class NightlyJob {
         Dataset<Row> results = rows.repartition(partitions)
                 .sortWithinPartitions("task", "prompt_chars")
                 .mapPartitions(inference, Encoders.row(ResultsTable.SCHEMA))
+                // Tokens of successful rows only: a failed row's prompt was not (usefully) processed by the model.
                 .observe(observation, count(lit(1)).as("rows"), count(col("error")).as("failed"),
-                        coalesce(sum(col("prompt_tokens")).cast("long"), lit(0L)).as("tokens_in"),
-                        coalesce(sum(col("output_tokens")).cast("long"), lit(0L)).as("tokens_out"));
+                        coalesce(sum(when(col("error").isNull(), col("prompt_tokens"))).cast("long"), lit(0L)).as("tokens_in"),
+                        coalesce(sum(when(col("error").isNull(), col("output_tokens"))).cast("long"), lit(0L)).as("tokens_out"));
         // Written out before the MERGE: the model runs exactly once per row even though the rows feed two actions.
-        String staging = stagingRoot(runId) + "/chunk-" + chunk;
+        String staging = config.output().staging().replaceAll("/+$", "") + "/" + runId + "/chunk-" + chunk;
         results.write().format("delta").mode("overwrite").save(staging);
         Map<String, Object> stats;
         try {
@@ -479,27 +579,25 @@ public final class NightlyJob {
         return RowFactory.create(stats.get("rows"), stats.get("failed"), stats.get("tokens_in"), stats.get("tokens_out"));
     }
 
-    private String stagingRoot(String runId) {
-        return config.output().staging().replaceAll("/+$", "") + "/" + runId;
-    }
 
     // --- summary -------------------------------------------------------------------------------------------
 
     private RunSummary summary(String runId, Instant started, Instant ended, String status, String message,
-                               long docsRead, long rowsRead, long skipped, long processed, long failed, int chunks,
-                               long tokensIn, long tokensOut, String modelId, String fingerprint) {
+                               long docsRead, long rowsRead, long skipped, Counts counts, String modelId,
+                               String fingerprint, long rowsWithErrors, EngineNotes notes) {
         double seconds = Duration.between(started, ended == null ? Instant.now() : ended).toNanos() / 1e9;
         int executors = executors();
         double clusterCost = executors * seconds / 3600 * config.prices().executorHourUsd();
         List<RunSummary.ApiCost> apiCosts = new ArrayList<>();
         for (JobConfig.ApiPrice api : config.prices().apis()) {
-            double cost = tokensIn / 1e6 * api.inputPer1M() + tokensOut / 1e6 * api.outputPer1M();
+            double cost = counts.tokensIn / 1e6 * api.inputPer1M() + counts.tokensOut / 1e6 * api.outputPer1M();
             apiCosts.add(new RunSummary.ApiCost(api.name(), cost, cost - clusterCost));
         }
         return new RunSummary(runId, config.name(), config.hash(), retryFailed ? "retry_failed" : "incremental", status,
-                message, started, ended, docsRead, rowsRead, skipped, processed, failed, chunks, tokensIn, tokensOut,
-                seconds, seconds > 0 ? (tokensIn + tokensOut) / seconds : 0, executors, clusterCost, apiCosts, modelId,
-                fingerprint);
+                message, started, ended, docsRead, rowsRead, skipped, counts.processed, counts.failed, counts.chunks,
+                counts.tokensIn, counts.tokensOut, seconds, seconds > 0 ? (counts.tokensIn + counts.tokensOut) / seconds : 0,
+                executors, clusterCost, apiCosts, modelId, fingerprint, rowsWithErrors, notes.provider(),
+                List.copyOf(notes.warnings));
     }
 
     /** Executors the run could use: 1 with a local master, else those registered (the driver not counted). */

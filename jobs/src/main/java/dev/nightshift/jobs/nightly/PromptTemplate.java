@@ -1,5 +1,8 @@
 package dev.nightshift.jobs.nightly;
 
+import dev.nightshift.engine.GenerationOptions;
+import dev.nightshift.engine.Prompt;
+
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -108,16 +111,42 @@ public final class PromptTemplate implements Serializable {
 
     /** The prompt for one row; a null column value renders as "". */
     public String render(Function<String, String> values) {
-        StringBuilder out = new StringBuilder();
+        return String.join("", renderParts(values));
+    }
+
+    /** The text of each part for one row, in order (literals as written, placeholders filled; null renders as ""). */
+    public List<String> renderParts(Function<String, String> values) {
+        List<String> out = new ArrayList<>(parts.size());
         for (Part part : parts) {
             if (part.literal() != null) {
-                out.append(part.literal());
+                out.add(part.literal());
             } else {
                 String value = values.apply(part.placeholder());
-                out.append(value == null ? "" : value);
+                out.add(value == null ? "" : value);
             }
         }
-        return out.toString();
+        return out;
+    }
+
+    /**
+     * The engine prompt for one row from the texts {@link #renderParts} gave: literal text is the task's instruction
+     * (special-token text in it is honoured), {@code {text}} is the document (the part an overflow policy shortens,
+     * encoded without special tokens), other placeholders are data (encoded without special tokens, never shortened).
+     *
+     * @throws IllegalArgumentException when {@code texts} does not match this template's parts
+     */
+    public Prompt prompt(List<String> texts, boolean chat, GenerationOptions options) {
+        if (texts.size() != parts.size()) {
+            throw new IllegalArgumentException("prompt has " + parts.size() + " parts, got " + texts.size() + " texts");
+        }
+        List<Prompt.Part> out = new ArrayList<>(parts.size());
+        for (int i = 0; i < parts.size(); i++) {
+            Part part = parts.get(i);
+            Prompt.Kind kind = part.literal() != null ? Prompt.Kind.INSTRUCTION
+                    : "text".equals(part.placeholder()) ? Prompt.Kind.DOCUMENT : Prompt.Kind.DATA;
+            out.add(new Prompt.Part(texts.get(i), kind));
+        }
+        return new Prompt(out, chat, options);
     }
 
     /** The literal text before the first placeholder ("" when the template starts with one). */

@@ -1,20 +1,24 @@
 package dev.nightshift.jobs.nightly;
 
 import org.apache.spark.sql.Dataset;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
 /**
- * The results table: exactly one row per (doc_id, task), replaced whenever the row's input hash changes.
+ * The results table: exactly one row per (doc_id, task), replaced whenever the row's input hash changes, except that a
+ * failed attempt never destroys the last good output (see {@link #merge}).
  * Partitioned by {@code task} (a handful of values; each task's rows are read and rewritten together).
  * The columns are documented in the README ("Results table").
  */
 public final class ResultsTable {
 
     /** Bumped whenever {@link #SCHEMA} changes; existing tables with another schema are refused, not altered. */
-    public static final String VERSION = "results-v1";
+    public static final String VERSION = "results-v2";
 
     public static final StructType SCHEMA = new StructType()
             .add("doc_id", DataTypes.StringType, false)
@@ -34,7 +38,17 @@ public final class ResultsTable {
             .add("prompt_hash", DataTypes.StringType)
             .add("input_hash", DataTypes.StringType)
             .add("run_id", DataTypes.StringType)
-            .add("processed_at", DataTypes.TimestampType);
+            .add("processed_at", DataTypes.TimestampType)
+            // results-v2: added at the end, so `ALTER TABLE ... ADD COLUMNS` migrates a results-v1 table.
+            .add("error_code", DataTypes.StringType)
+            .add("attempts", DataTypes.IntegerType)
+            .add("output_at", DataTypes.TimestampType);
+
+    /** The columns results-v2 added, as {@code ALTER TABLE ... ADD COLUMNS} takes them. */
+    static final String V2_COLUMNS = "error_code STRING, attempts INT, output_at TIMESTAMP";
+
+    /** Columns a failed attempt updates on a row that has a good output (the rest of the row is that output). */
+    private static final List<String> FAILURE_COLUMNS = List.of("error", "error_code", "input_hash", "run_id", "processed_at");
 
     private ResultsTable() {
     }
@@ -44,13 +58,27 @@ public final class ResultsTable {
     }
 
     /**
-     * MERGEs one staged chunk: a row whose (doc_id, task) exists replaces it, others are inserted. Re-running the
-     * same MERGE changes nothing, so a retried chunk cannot duplicate rows.
+     * MERGEs one staged chunk on (doc_id, task). New rows are inserted. An existing row is replaced by a successful
+     * attempt; a failed attempt replaces it only when it has no good output yet ({@code output_at} null). A failed
+     * attempt over a good output updates just {@code error}, {@code error_code}, {@code input_hash} (so the same
+     * failing input is not retried every night; {@code --retry-failed} retries it), {@code run_id} and
+     * {@code processed_at}: the output columns keep the last good result, and {@code error} beside them says the
+     * latest attempt failed. {@code attempts} counts every attempt. The staged chunk is written once and this MERGE
+     * runs once per chunk; a retried Spark task cannot duplicate rows because the MERGE is keyed.
      */
     static void merge(SparkSession spark, TableRef ref, Dataset<Row> staged) {
+        Map<String, String> failure = new LinkedHashMap<>();
+        FAILURE_COLUMNS.forEach(c -> failure.put(c, "s." + c));
+        failure.put("attempts", "coalesce(t.attempts, 1) + 1");
+        Map<String, String> replace = new LinkedHashMap<>();
+        for (String column : SCHEMA.fieldNames()) {
+            replace.put(column, "s." + column);
+        }
+        replace.put("attempts", "coalesce(t.attempts, 1) + 1");
         DeltaTables.open(spark, ref).as("t")
                 .merge(staged.as("s"), "t.doc_id = s.doc_id AND t.task = s.task")
-                .whenMatched().updateAll()
+                .whenMatched("s.error IS NOT NULL AND t.output_at IS NOT NULL").updateExpr(failure)
+                .whenMatched().updateExpr(replace)
                 .whenNotMatched().insertAll()
                 .execute();
     }

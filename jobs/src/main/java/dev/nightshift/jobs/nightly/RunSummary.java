@@ -30,19 +30,30 @@ import java.util.List;
  * @param apiCosts         what the same tokens would cost at each configured API
  * @param modelId          the model folder's name
  * @param modelFingerprint {@code LlmEngine.fingerprint} of the model folder (equal to the engine's {@code ModelInfo.fingerprint()})
+ * @param rowsWithErrors   rows of the results table whose latest attempt failed, after this run (what
+ *                         {@code --retry-failed} would retry); -1 when unknown (the run failed before counting)
+ * @param provider         the execution provider the engines actually used (cpu, cuda; "cpu,cuda" when executors
+ *                         differed), or null when no engine ran
+ * @param warnings         what the engines reported when they opened (a CUDA request that fell back to CPU)
  */
 public record RunSummary(String runId, String job, String configHash, String mode, String status, String message,
                          Instant startedAt, Instant endedAt, long docsRead, long rowsRead, long rowsSkipped,
                          long rowsProcessed, long rowsFailed, int chunks, long tokensIn, long tokensOut,
                          double wallSeconds, double tokensPerSecond, int executors, double clusterCostUsd,
-                         List<ApiCost> apiCosts, String modelId, String modelFingerprint) {
+                         List<ApiCost> apiCosts, String modelId, String modelFingerprint, long rowsWithErrors,
+                         String provider, List<String> warnings) {
 
+    /** Recorded when the run starts; replaced by its final status when it ends. */
+    public static final String RUNNING = "running";
+    /** A run found still "running" by a later run after its heartbeat stopped: its driver was killed. */
+    public static final String ABANDONED = "abandoned";
     public static final String SUCCEEDED = "succeeded";
     public static final String TOO_MANY_FAILURES = "too_many_failures";
     public static final String FAILED = "failed";
 
     public RunSummary {
         apiCosts = List.copyOf(apiCosts);
+        warnings = warnings == null ? List.of() : List.copyOf(warnings);
     }
 
     /** One API's price for this run's tokens, and how much running it here saved (negative: it cost more). */

@@ -3,19 +3,22 @@ package dev.nightshift.jobs.nightly;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
 import java.sql.Timestamp;
 import java.util.List;
+import java.util.Map;
 
 /**
- * The runs table: one row per run, appended when the run ends (succeeded, too_many_failures, or failed with the
- * reason). A driver killed outright leaves no row; its committed chunks are in the results table under its run_id.
+ * The runs table: one row per run, written when the run starts (status {@code running}) and replaced when it ends
+ * ({@code succeeded}, {@code too_many_failures}, or {@code failed} with the reason). A run whose driver was killed
+ * stays {@code running} until the next run of the job marks it {@code abandoned} with what it committed.
  */
 public final class RunsTable {
 
-    public static final String VERSION = "runs-v1";
+    public static final String VERSION = "runs-v2";
 
     public static final StructType API_COST = new StructType()
             .add("api", DataTypes.StringType)
@@ -45,7 +48,11 @@ public final class RunsTable {
             .add("cluster_cost_usd", DataTypes.DoubleType)
             .add("api_costs", DataTypes.createArrayType(API_COST))
             .add("model_id", DataTypes.StringType)
-            .add("model_fingerprint", DataTypes.StringType);
+            .add("model_fingerprint", DataTypes.StringType)
+            // runs-v2: added at the end, so `ALTER TABLE ... ADD COLUMNS` migrates a runs-v1 table.
+            .add("rows_with_errors", DataTypes.LongType)
+            .add("provider", DataTypes.StringType)
+            .add("warnings", DataTypes.createArrayType(DataTypes.StringType));
 
     private RunsTable() {
     }
@@ -54,21 +61,44 @@ public final class RunsTable {
         return DeltaTables.ensure(spark, ref, SCHEMA, "runs", VERSION);
     }
 
-    /** Appends the run's row. */
-    static void append(SparkSession spark, TableRef ref, RunSummary run) {
+    /** Writes the run's row: inserted the first time, replaced after (MERGE on run_id). */
+    static void record(SparkSession spark, TableRef ref, RunSummary run) {
+        DeltaTables.open(spark, ref).as("t")
+                .merge(spark.createDataFrame(List.of(toRow(run)), SCHEMA).as("s"), "t.run_id = s.run_id")
+                .whenMatched().updateAll()
+                .whenNotMatched().insertAll()
+                .execute();
+    }
+
+    /** Runs of this job still marked {@code running}, except {@code live} ones: (run_id, started_at). */
+    static List<Row> running(SparkSession spark, TableRef ref, String job, java.util.Set<String> live) {
+        return DeltaTables.read(spark, ref)
+                .where(functions.col("status").equalTo(RunSummary.RUNNING)
+                        .and(functions.col("job").equalTo(job)))
+                .select("run_id", "started_at").collectAsList().stream()
+                .filter(r -> !live.contains(r.getString(0))).toList();
+    }
+
+    /** Marks a run abandoned, with what it committed. */
+    static void abandon(SparkSession spark, TableRef ref, String runId, String message, long rowsCommitted,
+                        long failedCommitted) {
+        Map<String, org.apache.spark.sql.Column> set = new java.util.LinkedHashMap<>();
+        set.put("status", functions.lit(RunSummary.ABANDONED));
+        set.put("message", functions.lit(message));
+        set.put("rows_processed", functions.lit(rowsCommitted));
+        set.put("rows_failed", functions.lit(failedCommitted));
+        DeltaTables.open(spark, ref).update(functions.col("run_id").equalTo(runId), set);
+    }
+
+    private static Row toRow(RunSummary run) {
         List<Row> apiCosts = run.apiCosts().stream()
                 .map(c -> RowFactory.create(c.api(), c.costUsd(), c.savingUsd())).toList();
-        Row row = RowFactory.create(run.runId(), run.job(), run.configHash(), run.mode(), run.status(), run.message(),
+        return RowFactory.create(run.runId(), run.job(), run.configHash(), run.mode(), run.status(), run.message(),
                 Timestamp.from(run.startedAt()), run.endedAt() == null ? null : Timestamp.from(run.endedAt()),
                 run.docsRead(), run.rowsRead(), run.rowsSkipped(), run.rowsProcessed(), run.rowsFailed(), run.chunks(),
                 run.tokensIn(), run.tokensOut(), run.wallSeconds(), run.tokensPerSecond(), run.executors(),
                 run.clusterCostUsd(), scala.jdk.javaapi.CollectionConverters.asScala(apiCosts).toSeq(),
-                run.modelId(), run.modelFingerprint());
-        var writer = spark.createDataFrame(List.of(row), SCHEMA).coalesce(1).write().format("delta").mode("append");
-        if (ref.isPath()) {
-            writer.save(ref.path());
-        } else {
-            writer.saveAsTable(ref.name());
-        }
+                run.modelId(), run.modelFingerprint(), run.rowsWithErrors(), run.provider(),
+                scala.jdk.javaapi.CollectionConverters.asScala(run.warnings()).toSeq());
     }
 }

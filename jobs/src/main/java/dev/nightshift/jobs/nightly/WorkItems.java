@@ -12,7 +12,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One document row to one work item per task: the rendered prompt and its input hash. Input rows hold the
+ * One document row to one work item per task: the rendered prompt's parts (literal text and filled placeholders, as
+ * {@link PromptTemplate#renderParts} gives them) and its input hash. Input rows hold the
  * document's columns in the order of {@code placeholders} (doc id first, then text); rendering runs on executors.
  */
 final class WorkItems implements FlatMapFunction<Row, Row> {
@@ -20,7 +21,7 @@ final class WorkItems implements FlatMapFunction<Row, Row> {
     static final StructType SCHEMA = new StructType()
             .add("doc_id", DataTypes.StringType, false)
             .add("task", DataTypes.StringType, false)
-            .add("prompt", DataTypes.StringType)
+            .add("prompt_parts", DataTypes.createArrayType(DataTypes.StringType, false))
             .add("input_hash", DataTypes.StringType, false)
             .add("prompt_chars", DataTypes.IntegerType, false)
             .add("problem", DataTypes.StringType);
@@ -51,12 +52,14 @@ final class WorkItems implements FlatMapFunction<Row, Row> {
                 : null;
         List<Row> items = new ArrayList<>(tasks.size());
         for (TaskSpec task : tasks) {
-            String prompt = task.template().render(name -> {
+            List<String> parts = task.template().renderParts(name -> {
                 Integer index = placeholders.get(name);
                 return index == null || doc.isNullAt(index) ? null : doc.getString(index);
             });
-            items.add(RowFactory.create(docId, task.name(), prompt, task.inputHash(prompt, modelFingerprint),
-                    prompt.length(), problem));
+            String prompt = String.join("", parts);
+            items.add(RowFactory.create(docId, task.name(),
+                    scala.jdk.javaapi.CollectionConverters.asScala(parts).toSeq(),
+                    task.inputHash(prompt, modelFingerprint), prompt.length(), problem));
         }
         return items.iterator();
     }
