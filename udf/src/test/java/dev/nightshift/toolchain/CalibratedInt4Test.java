@@ -25,6 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * distillation refinement ({@code --block-size 16 --asymmetric --calibrate 2048 --refine 300}), whose lowest figure
  * over four calibration seeds is 96.5%.
  */
+@org.junit.jupiter.api.Tag("compute")
 class CalibratedInt4Test {
 
     static final int TOKENS = 2048;

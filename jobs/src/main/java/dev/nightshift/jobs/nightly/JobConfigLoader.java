@@ -154,6 +154,15 @@ public final class JobConfigLoader {
                         || labels.stream().anyMatch(String::isBlank)) {
                     throw t.error("labels", "classify needs at least two distinct, non-empty labels, got " + labels);
                 }
+                // Scored after the same separator, ' Sports' and 'Sports' are one answer: the results could not tell them apart.
+                Map<String, String> trimmed = new java.util.LinkedHashMap<>();
+                for (String label : labels) {
+                    String other = trimmed.putIfAbsent(label.strip(), label);
+                    if (other != null) {
+                        throw t.error("labels", "labels '" + other + "' and '" + label + "' are the same answer once "
+                                + "white space is trimmed; remove one of them");
+                    }
+                }
             }
             for (String field : fields) {
                 if (!FIELD_NAME.matcher(field).matches()) {

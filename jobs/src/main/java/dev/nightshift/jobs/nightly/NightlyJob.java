@@ -142,7 +142,7 @@ public final class NightlyJob {
         claim(lease);
         long rowsRead = docsRead * tasks.size();
         Counts counts = new Counts();
-        RunsTable.record(spark, config.output().runs(), summary(runId, started, null, RunSummary.RUNNING, null, docsRead,
+        RunsTable.start(spark, config.output().runs(), summary(runId, started, null, RunSummary.RUNNING, null, docsRead,
                 rowsRead, 0, counts, modelId, fingerprint, -1, notes));
         ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread thread = new Thread(r, "nightshift-progress");

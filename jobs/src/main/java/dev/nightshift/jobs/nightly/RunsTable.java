@@ -61,7 +61,17 @@ public final class RunsTable {
         return DeltaTables.ensure(spark, ref, SCHEMA, "runs", VERSION);
     }
 
-    /** Writes the run's row: inserted the first time, replaced after (MERGE on run_id). */
+    /** Appends the row of a run that starts (an append costs less than a MERGE, and its run id is new). */
+    static void start(SparkSession spark, TableRef ref, RunSummary run) {
+        var writer = spark.createDataFrame(List.of(toRow(run)), SCHEMA).coalesce(1).write().format("delta").mode("append");
+        if (ref.isPath()) {
+            writer.save(ref.path());
+        } else {
+            writer.saveAsTable(ref.name());
+        }
+    }
+
+    /** Writes the run's final row, replacing the one {@link #start} wrote (MERGE on run_id). */
     static void record(SparkSession spark, TableRef ref, RunSummary run) {
         DeltaTables.open(spark, ref).as("t")
                 .merge(spark.createDataFrame(List.of(toRow(run)), SCHEMA).as("s"), "t.run_id = s.run_id")

@@ -48,7 +48,8 @@ final class WorkItems implements FlatMapFunction<Row, Row> {
         String docId = doc.getString(0);
         String text = doc.isNullAt(1) ? null : doc.getString(1);
         String problem = text == null || text.isBlank()
-                ? "bad text: column " + textColumn + " is " + (text == null ? "null" : "blank") + " for this document"
+                ? dev.nightshift.engine.ErrorCode.EMPTY_TEXT.message("bad text: column " + textColumn + " is "
+                        + (text == null ? "null" : "blank") + " for this document")
                 : null;
         List<Row> items = new ArrayList<>(tasks.size());
         for (TaskSpec task : tasks) {

@@ -32,10 +32,15 @@ final class FakeEngine implements TextGenerator {
     /**
      * @param failMarker        prompts containing it fail; null = none
      * @param killFirstAttempts kill every task's first attempt after its first batch (Spark then retries it)
+     * @param warning           what the engine reports from opening (as a CUDA fallback does), or null
      */
-    record Factory(String failMarker, boolean killFirstAttempts) implements EngineFactory {
+    record Factory(String failMarker, boolean killFirstAttempts, String warning) implements EngineFactory {
         Factory() {
-            this(null, false);
+            this(null, false, null);
+        }
+
+        Factory(String failMarker, boolean killFirstAttempts) {
+            this(failMarker, killFirstAttempts, null);
         }
 
         @Override
@@ -101,6 +106,11 @@ final class FakeEngine implements TextGenerator {
         if (factory.killFirstAttempts() && task != null && task.attemptNumber() == 0) {
             throw new TaskKiller();
         }
+    }
+
+    @Override
+    public List<String> warnings() {
+        return factory.warning() == null ? List.of() : List.of(factory.warning());
     }
 
     @Override

@@ -95,6 +95,13 @@ class JobConfigLoaderTest {
     }
 
     @Test
+    void labelsThatAreTheSameAnswerOnceTrimmedAreRefused() {
+        JobConfigException e = error(VALID.replace("labels: [a, b]", "labels: [Sports, World, \" Sports\"]"));
+        assertTrue(e.getMessage().startsWith("job.yaml line 9: tasks[0].labels: labels 'Sports' and ' Sports' are the "
+                + "same answer once white space is trimmed"), e.getMessage());
+    }
+
+    @Test
     void tableNamesMustBeIdentifiersSoNoSqlCanBeInjected() {
         JobConfigException e = error(VALID.replace("ops.nightshift_runs", "\"runs; DROP TABLE x\""));
         assertTrue(e.getMessage().contains("is not [catalog.][db.]table"), e.getMessage());
