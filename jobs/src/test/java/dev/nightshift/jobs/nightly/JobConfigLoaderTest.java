@@ -97,7 +97,7 @@ class JobConfigLoaderTest {
     @Test
     void labelsThatAreTheSameAnswerOnceTrimmedAreRefused() {
         JobConfigException e = error(VALID.replace("labels: [a, b]", "labels: [Sports, World, \" Sports\"]"));
-        assertTrue(e.getMessage().startsWith("job.yaml line 9: tasks[0].labels: labels 'Sports' and ' Sports' are the "
+        assertTrue(e.getMessage().startsWith("job.yaml line 11: tasks[0].labels: labels 'Sports' and ' Sports' are the "
                 + "same answer once white space is trimmed"), e.getMessage());
     }
 
