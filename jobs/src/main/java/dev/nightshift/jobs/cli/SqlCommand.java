@@ -2,6 +2,7 @@ package dev.nightshift.jobs.cli;
 
 import dev.nightshift.jobs.nightly.JobConfig;
 import dev.nightshift.jobs.nightly.JobConfigLoader;
+import dev.nightshift.jobs.nightly.Reason;
 import dev.nightshift.jobs.nightly.TableRef;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
@@ -60,8 +61,7 @@ final class SqlCommand implements Callable<Integer> {
         } catch (Exception e) {
             if (e instanceof org.apache.spark.sql.AnalysisException) {
                 // Parse and analysis errors are the user's SQL: exit code 2 with Spark's first line.
-                String message = e.getMessage() == null ? e.toString() : e.getMessage().lines().filter(l -> !l.isBlank()).findFirst().orElse("");
-                throw new UserError.Usage("bad SQL: " + message);
+                throw new UserError.Usage("bad SQL: " + Reason.of(e));
             }
             throw e;
         }

@@ -296,7 +296,7 @@ public final class NightlyJob {
             throw e;
         } catch (Exception e) {
             // AnalysisException (a checked exception Scala does not declare) and friends: unreadable files, bad options
-            throw new JobConfigException("cannot read the source " + ref.describe() + ": " + firstLine(e.getMessage()), e);
+            throw new JobConfigException("cannot read the source " + ref.describe() + ": " + Reason.of(e), e);
         }
         List<String> available = List.of(raw.columns());
         if (available.isEmpty()) {
@@ -308,7 +308,7 @@ public final class NightlyJob {
             } catch (Exception e) {
                 // ParseException/AnalysisException: checked in Java's eyes, undeclared by Scala.
                 throw new JobConfigException(config.locations().of("source.filter") + ": the filter '" + source.filter()
-                        + "' is not a valid condition on the source: " + firstLine(e.getMessage()), e);
+                        + "' is not a valid condition on the source: " + Reason.of(e), e);
             }
         }
         List<Column> columns = new ArrayList<>();
@@ -411,7 +411,7 @@ public final class NightlyJob {
             EngineHolder.get(engines, config.model().settings());
         } catch (UncheckedIOException | IllegalArgumentException e) {
             throw new JobConfigException(config.locations().of("model.path") + ": cannot open the model: "
-                    + firstLine(e.getMessage()), e);
+                    + Reason.of(e), e);
         }
     }
 
@@ -511,15 +511,6 @@ public final class NightlyJob {
     }
 
     private static String describe(Throwable e) {
-        String message = e.getMessage();
-        return e.getClass().getSimpleName() + (message == null ? "" : ": " + firstLine(message));
-    }
-
-    static String firstLine(String message) {
-        if (message == null) {
-            return "";
-        }
-        int newline = message.indexOf('\n');
-        return newline < 0 ? message : message.substring(0, newline);
+        return Reason.withKind(e);
     }
 }

@@ -58,7 +58,7 @@ public final class OutputParser {
                     parsed = node;
                 }
             } catch (Exception e) {
-                problem = "the output's JSON object does not parse: " + firstLine(e.getMessage());
+                problem = "the output's JSON object does not parse: " + Reason.of(e);
             }
             start = answer.indexOf('{', start + 1);
         }
@@ -93,11 +93,4 @@ public final class OutputParser {
         return new Trimmed(out.toString(), warning);
     }
 
-    private static String firstLine(String message) {
-        if (message == null) {
-            return "unknown problem";
-        }
-        int newline = message.indexOf('\n');
-        return newline < 0 ? message : message.substring(0, newline);
-    }
 }
