@@ -140,6 +140,7 @@ public final class NightlyJob {
         Dataset<Row> pending = pending(work, resultsExisted).persist(StorageLevel.MEMORY_AND_DISK());
         long rowsRead = docsRead * tasks.size();
         long total = pending.count();
+        ProgressEstimator estimate = total == 0 ? ProgressEstimator.ofRows() : ProgressEstimator.plan(pending, tasks);
         int chunkCount = (int) ((total + config.run().chunkRows() - 1) / config.run().chunkRows());
         Dataset<Row> planned = chunked(pending, total, chunkCount);
 
@@ -171,7 +172,7 @@ public final class NightlyJob {
             long tokens = Math.max(ProgressCounters.get(runId, ProgressCounters.PROMPT_TOKENS)
                     + ProgressCounters.get(runId, ProgressCounters.OUTPUT_TOKENS), promptTokens.value() + outputTokens.value());
             double seconds = (System.nanoTime() - inferStart) / 1e9;
-            double eta = done == 0 ? Double.NaN : seconds / done * (total - done);
+            double eta = estimate.etaSeconds(done, seconds);
             listener.progress(done, total, tokens / seconds, eta);
         }, 1, 1, TimeUnit.SECONDS);
         try {
