@@ -32,8 +32,9 @@ import java.util.concurrent.Callable;
         description = {"Measure prefill and decode throughput, time to first token and memory of a model (a harness that prints figures; no pass/fail).",
                 "Prints medians over --repeat runs with the spread (min-max)."},
         footer = {"", "Examples:",
-                "  nightshift bench --random llama-3.2-1b --precision int4 --threads 2",
-                "  nightshift bench --model models/stories260K --batch-sizes 1,8 --prompt-tokens 64 --new-tokens 32"})
+                "  bin/nightshift bench --random llama-3.2-1b --precision int4 --threads 2",
+                "  bin/nightshift bench --model models/stories260K --batch-sizes 1,8 \\",
+                "      --prompt-tokens 64 --new-tokens 32"})
 final class BenchCommand implements Callable<Integer> {
 
     @Spec

@@ -22,8 +22,10 @@ import java.util.concurrent.Callable;
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Complete prompts with a model folder and print each completion with its token counts and timings.",
         footer = {"", "Examples:",
-                "  nightshift generate --model models/stories260K --prompt 'Once upon a time' --max-new-tokens 64",
-                "  nightshift generate --model models/llama32-1b-int4 --chat --prompts questions.txt --temperature 0.7 --seed 1"})
+                "  bin/nightshift generate --model models/stories260K \\",
+                "      --prompt 'Once upon a time' --max-new-tokens 64",
+                "  bin/nightshift generate --model models/llama32-1b-int4 --chat \\",
+                "      --prompts questions.txt --temperature 0.7 --seed 1"})
 final class GenerateCommand implements Callable<Integer> {
 
     @Spec
