@@ -11,6 +11,7 @@ import dev.nightshift.model.RandomWeights;
 import dev.nightshift.toolchain.ConversionOptions;
 import dev.nightshift.toolchain.ModelConverter;
 import dev.nightshift.toolchain.Precision;
+import dev.nightshift.jobs.nightly.SettingRange;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -81,6 +82,7 @@ final class BenchCommand implements Callable<Integer> {
         if ((model == null) == (random == null)) {
             throw new UserError.Usage("give exactly one of --model or --random");
         }
+        SettingRange.THREADS.require("--threads", threads);
         PrintWriter out = spec.commandLine().getOut();
         Path folder = model;
         Path temporary = null;

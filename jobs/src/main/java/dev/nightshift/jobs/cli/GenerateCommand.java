@@ -6,6 +6,7 @@ import dev.nightshift.engine.GenerationResult;
 import dev.nightshift.engine.LlmEngine;
 import dev.nightshift.engine.OverflowPolicy;
 import dev.nightshift.engine.Prompt;
+import dev.nightshift.jobs.nightly.SettingRange;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -86,6 +87,12 @@ final class GenerateCommand implements Callable<Integer> {
         if (texts.isEmpty()) {
             throw new UserError.Usage("give at least one --prompt or a --prompts file");
         }
+        SettingRange.THREADS.require("--threads", threads);
+        SettingRange.MAX_NEW_TOKENS.require("--max-new-tokens", maxNewTokens);
+        SettingRange.TEMPERATURE.require("--temperature", temperature);
+        SettingRange.TOP_K.require("--top-k", topK);
+        SettingRange.TOP_P.require("--top-p", topP);
+        SettingRange.REPETITION_PENALTY.require("--repetition-penalty", repetitionPenalty);
         GenerationOptions base = new GenerationOptions(maxNewTokens, temperature, topK, topP, repetitionPenalty, seed, stops,
                 OverflowPolicy.parse(overflow));
         List<Prompt> rows = new ArrayList<>();

@@ -13,24 +13,31 @@ import java.math.BigDecimal;
  * @param max     the largest value
  * @param note    what the ends mean, shown in the error ("0 = all cores of the executor")
  */
-record SettingRange(double min, boolean openMin, double max, String note) {
+public record SettingRange(double min, boolean openMin, double max, String note) {
 
-    static final SettingRange THREADS = closed(0, 1024, "0 = all cores of the executor");
-    static final SettingRange BATCH_BUDGET_MB = closed(1, 1 << 20, "megabytes of KV cache per engine batch; 1048576 = 1 TiB");
-    static final SettingRange MAX_BATCH_ROWS = closed(1, 4096, "rows per engine batch");
-    static final SettingRange CHUNK_ROWS = closed(1, 10_000_000, "rows per MERGE");
-    static final SettingRange PARTITIONS = closed(0, 100_000, "0 = spark.default.parallelism");
-    static final SettingRange FAILURE_RATE = closed(0, 1, "a fraction of the processed rows: 0.05 = 5%");
-    static final SettingRange MAX_WORDS = closed(0, 100_000, "0 = no limit");
-    static final SettingRange MAX_NEW_TOKENS = closed(1, 131_072, "tokens; no model's context is longer");
-    static final SettingRange TEMPERATURE = closed(0, 10, "0 = greedy");
-    static final SettingRange TOP_K = closed(0, 1_000_000, "0 = off");
-    static final SettingRange TOP_P = new SettingRange(0, true, 1, "1 = off");
-    static final SettingRange REPETITION_PENALTY = new SettingRange(0, true, 10, "1 = off");
-    static final SettingRange PRICE = closed(0, 1_000_000, "US dollars");
+    public static final SettingRange THREADS = closed(0, 1024, "0 = all cores of the executor");
+    public static final SettingRange BATCH_BUDGET_MB = closed(1, 1 << 20, "megabytes of KV cache per engine batch; 1048576 = 1 TiB");
+    public static final SettingRange MAX_BATCH_ROWS = closed(1, 4096, "rows per engine batch");
+    public static final SettingRange CHUNK_ROWS = closed(1, 10_000_000, "rows per MERGE");
+    public static final SettingRange PARTITIONS = closed(0, 100_000, "0 = spark.default.parallelism");
+    public static final SettingRange FAILURE_RATE = closed(0, 1, "a fraction of the processed rows: 0.05 = 5%");
+    public static final SettingRange MAX_WORDS = closed(0, 100_000, "0 = no limit");
+    public static final SettingRange MAX_NEW_TOKENS = closed(1, 131_072, "tokens; no model's context is longer");
+    public static final SettingRange TEMPERATURE = closed(0, 10, "0 = greedy");
+    public static final SettingRange TOP_K = closed(0, 1_000_000, "0 = off");
+    public static final SettingRange TOP_P = new SettingRange(0, true, 1, "1 = off");
+    public static final SettingRange REPETITION_PENALTY = new SettingRange(0, true, 10, "1 = off");
+    public static final SettingRange PRICE = closed(0, 1_000_000, "US dollars");
 
     static SettingRange closed(double min, double max, String note) {
         return new SettingRange(min, false, max, note);
+    }
+
+    /** Command-line flags share the config's ranges: {@code --threads 100000} fails as {@code model.threads} would. */
+    public void require(String flag, double value) {
+        if (!contains(value)) {
+            throw new IllegalArgumentException(flag + " " + problem(BigDecimal.valueOf(value).stripTrailingZeros().toPlainString()));
+        }
     }
 
     boolean contains(double value) {
