@@ -161,6 +161,22 @@ class SourceDocumentsTest {
     }
 
     @Test
+    void aDeltaTableWithAMissingDataFileIsAnInputErrorNamingTheSource() throws Exception {
+        Path delta = dir.resolve("delta-docs");
+        spark.createDataFrame(List.of(RowFactory.create("1", "A", "x", "north")), new StructType()
+                .add("id", DataTypes.StringType).add("title", DataTypes.StringType).add("text", DataTypes.StringType)
+                .add("region", DataTypes.StringType)).write().format("delta").save(delta.toString());
+        try (java.util.stream.Stream<Path> files = Files.list(delta)) {
+            for (Path file : files.filter(f -> f.toString().endsWith(".parquet")).toList()) {
+                Files.delete(file);
+            }
+        }
+        String message = refused(config(delta, "delta", null, "")).getMessage();
+        assertTrue(message.startsWith("cannot read the source delta path " + delta + ": "), message);
+        assertTrue(message.contains(".parquet"), "names the missing file: " + message);
+    }
+
+    @Test
     void anInvalidFilterSaysWhatSparkCouldNotParse() throws Exception {
         Path csv = write("docs.csv", "id,title,text,region\n1,A,x,north\n");
         String message = refused(config(csv, "csv", null, "\n  filter: \"region = \"")).getMessage();
