@@ -1,15 +1,14 @@
 package dev.nightshift.jobs.nightly;
 
+import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.Reader;
+import java.io.Serializable;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.Charset;
 import java.nio.charset.CodingErrorAction;
-import java.io.BufferedReader;
-import java.io.Serializable;
-import java.util.Locale;
 import java.util.Map;
 
 /**

@@ -39,7 +39,7 @@ final class SourceFileCheck {
             } catch (IllegalArgumentException e) {
                 throw new JobConfigException(where + ": " + e.getMessage());
             }
-            problems = scan(spark, ref.path(), csv::check);
+            problems = scan(spark, files(spark, ref, options), csv::check);
             if (!problems.isEmpty()) {
                 CsvShapeCheck.FileProblem first = problems.get(0);
                 throw new JobConfigException(String.format(java.util.Locale.ROOT,
@@ -48,11 +48,13 @@ final class SourceFileCheck {
                         more(problems)));
             }
         } else if (ref.format().equals("json") && !isTrue(options, "multiLine")) {
-            problems = scan(spark, ref.path(), new JsonLinesCheck()::check);
+            problems = scan(spark, files(spark, ref, options), new JsonLinesCheck()::check);
             if (!problems.isEmpty()) {
                 CsvShapeCheck.FileProblem first = problems.get(0);
                 throw new JobConfigException(String.format(java.util.Locale.ROOT,
-                        "%d line%s of %s %s not valid JSON objects (first at line %d, which %s); fix or remove %s%s",
+                        "%d line%s of %s %s not valid JSON objects (first at line %d, which %s); fix or remove %s "
+                                + "(format json reads one object per line; for files that each hold one object over "
+                                + "several lines, set source.options: {multiLine: \"true\"})%s",
                         first.count(), first.count() == 1 ? "" : "s", first.file(), first.count() == 1 ? "is" : "are",
                         first.line(), first.problem(), first.count() == 1 ? "it" : "them", more(problems)));
             }
@@ -73,10 +75,25 @@ final class SourceFileCheck {
         CsvShapeCheck.FileProblem check(String file, InputStream in) throws IOException;
     }
 
+    /**
+     * The files Spark will read, listed by Spark itself (globs, partition folders, hidden files, pathGlobFilter and
+     * recursiveFileLookup as the reader sees them). A fixed schema keeps the listing from reading any file.
+     */
+    private static List<String> files(SparkSession spark, TableRef ref, Map<String, String> options) {
+        return List.of(spark.read().schema("`__listing` STRING").format(ref.format()).options(options).load(ref.path())
+                .inputFiles());
+    }
+
     /** The problems of every file, sorted by file name; files are decompressed by their extension, as Spark does. */
-    private static List<CsvShapeCheck.FileProblem> scan(SparkSession spark, String path, FileScan scan) {
+    private static List<CsvShapeCheck.FileProblem> scan(SparkSession spark, List<String> files, FileScan scan) {
+        if (files.isEmpty()) {
+            return List.of();
+        }
         JavaSparkContext context = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        List<CsvShapeCheck.FileProblem> problems = new ArrayList<>(context.binaryFiles(path).flatMap(
+        // binaryFiles takes a comma-separated list of paths or globs: file names with commas or glob characters
+        // ({, [, *) would be misread, as they are by Spark's own readers in most places.
+        String paths = String.join(",", files);
+        List<CsvShapeCheck.FileProblem> problems = new ArrayList<>(context.binaryFiles(paths).flatMap(
                 (Tuple2<String, PortableDataStream> file) -> {
                     CompressionCodec codec = new CompressionCodecFactory(new Configuration())
                             .getCodec(new org.apache.hadoop.fs.Path(file._1()));

@@ -106,17 +106,32 @@ class HelpExamplesTest {
     }
 
     @Test
-    void sqlWithoutConfigHintsAtConfigAndPathTablesAndNeverCreatesAWarehouseHere() {
-        Path local = Path.of("warehouse");
-        boolean existed = Files.exists(local);
+    void sqlWithoutConfigHintsAtConfigAndPathTables() {
         StringWriter err = new StringWriter();
-        int code = NightshiftCli.run(new String[]{"sql", "SELECT * FROM results"}, new PrintWriter(new StringWriter()),
-                new PrintWriter(err));
+        int code = NightshiftCli.run(new String[]{"sql", "SELECT * FROM no_such_results_view"},
+                new PrintWriter(new StringWriter()), new PrintWriter(err));
         assertEquals(2, code, err.toString());
         assertTrue(err.toString().contains("TABLE_OR_VIEW_NOT_FOUND"), err.toString());
         assertTrue(err.toString().contains("add --config FILE (views results and runs) or name a path table"), err.toString());
-        if (!existed) {
-            assertFalse(Files.exists(local), "sql created ./warehouse");
+    }
+
+    /**
+     * In a fresh JVM (this one's Spark session is shared by other tests), in an empty working directory. Looking up a
+     * table makes Spark create its warehouse folder, which used to be ./warehouse.
+     */
+    @Test
+    void sqlLeavesNoWarehouseInTheWorkingDirectory(@TempDir Path workingDirectory) throws Exception {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        command.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+                .filter(arg -> arg.startsWith("--add-") || arg.startsWith("-Xmx")).toList());
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), NightshiftCli.class.getName(),
+                "sql", "SELECT * FROM results"));
+        Process process = new ProcessBuilder(command).directory(workingDirectory.toFile()).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes());
+        assertEquals(2, process.waitFor(), output);
+        assertTrue(output.contains("TABLE_OR_VIEW_NOT_FOUND") && output.contains("add --config FILE"), output);
+        try (java.util.stream.Stream<Path> left = Files.list(workingDirectory)) {
+            assertEquals(List.of(), left.map(p -> p.getFileName().toString()).toList(), "sql wrote into the working directory");
         }
     }
 

@@ -95,6 +95,21 @@ class SourceDocumentsTest {
     }
 
     @Test
+    void filesInPartitionFoldersAreCheckedAndNamed() throws Exception {
+        Path table = dir.resolve("partitioned");
+        Path north = Files.createDirectories(table.resolve("region=north"));
+        Path south = Files.createDirectories(table.resolve("region=south"));
+        Files.writeString(north.resolve("part-0.csv"), "id,title,text\n1,A,fine\n");
+        Files.writeString(south.resolve("part-0.csv"), "id,title,text\n2,B,fine\n3,C,one,too many\n");
+        JobConfig config = config(table, "csv", null, "");
+        String message = refused(config).getMessage();
+        assertTrue(message.startsWith(south.resolve("part-0.csv") + " line 3 has 4 fields where the header has 3"), message);
+
+        Files.writeString(south.resolve("part-0.csv"), "id,title,text\n2,B,fine\n");
+        assertEquals(List.of("1", "2"), ids(config), "the partition column region is read as usual");
+    }
+
+    @Test
     void aQuoteInsideAQuotedValueMustBeDoubledOrTheRowsAfterItWouldMerge() throws Exception {
         Path csv = write("docs.csv", "id,title,text,region\n1,One,\"he said \"hi\" twice\",north\n2,Two,second,south\n");
         String message = refused(config(csv, "csv", null, "")).getMessage();
