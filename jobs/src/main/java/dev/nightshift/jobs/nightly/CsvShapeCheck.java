@@ -28,18 +28,26 @@ final class CsvShapeCheck implements Serializable {
     private final int comment;
     private final boolean header;
     private final String charset;
+    private final boolean fieldCounts;
 
-    private CsvShapeCheck(char separator, int quote, int escape, int comment, boolean header, String charset) {
+    private CsvShapeCheck(char separator, int quote, int escape, int comment, boolean header, String charset,
+                          boolean fieldCounts) {
         this.separator = separator;
         this.quote = quote;
         this.escape = escape;
         this.comment = comment;
         this.header = header;
         this.charset = charset;
+        this.fieldCounts = fieldCounts;
     }
 
-    /** The check for Spark reader options as the job passes them (keys compared case-insensitively, like Spark). */
-    static CsvShapeCheck of(Map<String, String> options) {
+    /**
+     * The check for Spark reader options as the job passes them (keys compared case-insensitively, like Spark).
+     *
+     * @param fieldCounts whether a record with another field count than the header's is a problem; with
+     *                    {@code source.bad_rows: error_rows} Spark flags those records itself and they become error rows
+     */
+    static CsvShapeCheck of(Map<String, String> options, boolean fieldCounts) {
         String sep = option(options, "sep", option(options, "delimiter", ","));
         String separator = sep.equals("\\t") ? "\t" : sep;
         if (separator.length() != 1) {
@@ -49,7 +57,7 @@ final class CsvShapeCheck implements Serializable {
         return new CsvShapeCheck(separator.charAt(0), oneChar(option(options, "quote", "\"")),
                 oneChar(option(options, "escape", "\\")), oneChar(option(options, "comment", "")),
                 !option(options, "header", "false").equalsIgnoreCase("false"),
-                option(options, "encoding", option(options, "charset", "UTF-8")));
+                option(options, "encoding", option(options, "charset", "UTF-8")), fieldCounts);
     }
 
     private static String option(Map<String, String> options, String key, String fallback) {
@@ -155,7 +163,7 @@ final class CsvShapeCheck implements Serializable {
             }
             endRecord();
             if (result != null && badRecords > 0 && result.count() < badRecords) {
-                result = new FileProblem(result.file(), badRecords, result.line(), result.problem());
+                result = new FileProblem(result.file(), badRecords, result.line(), result.problem(), result.fieldCount());
             }
         }
 
@@ -165,9 +173,9 @@ final class CsvShapeCheck implements Serializable {
             }
             if (expected < 0) {
                 expected = fields;
-            } else if (fields != expected) {
+            } else if (fields != expected && fieldCounts) {
                 badRecords++;
-                problem(badRecords, recordLine, "has " + fields + " field" + (fields == 1 ? "" : "s") + " where the "
+                problem(badRecords, recordLine, true, "has " + fields + " field" + (fields == 1 ? "" : "s") + " where the "
                         + (header ? "header has " : "first row has ") + expected + " (separator '" + separator
                         + "'); quote values that contain the separator");
             }
@@ -177,14 +185,21 @@ final class CsvShapeCheck implements Serializable {
 
         /** Keeps the first problem by line; counts malformed records. */
         FileProblem problem(long count, long at, String what) {
+            return problem(count, at, false, what);
+        }
+
+        FileProblem problem(long count, long at, boolean fieldCount, String what) {
             if (result == null) {
-                result = new FileProblem(file, count, at, what);
+                result = new FileProblem(file, count, at, what, fieldCount);
             }
             return result;
         }
     }
 
-    /** A file's first problem: how many records (or lines) are affected, the first one's line, and what is wrong. */
-    record FileProblem(String file, long count, long line, String problem) implements Serializable {
+    /**
+     * A file's first problem: how many records (or lines) are affected, the first one's line, what is wrong, and
+     * whether it is a field count ({@code source.bad_rows: error_rows} can keep such records as error rows).
+     */
+    record FileProblem(String file, long count, long line, String problem, boolean fieldCount) implements Serializable {
     }
 }

@@ -112,8 +112,18 @@ public final class JobConfigLoader {
         if (policy == JobConfig.Duplicates.KEEP_LATEST && latestBy == null) {
             throw s.error("duplicates", "keep_latest needs source.latest_by: the column that orders versions of a document");
         }
+        String badRowsText = s.string("bad_rows", false, "error");
+        JobConfig.BadRows badRows = switch (badRowsText.toLowerCase(Locale.ROOT).replace('-', '_')) {
+            case "error" -> JobConfig.BadRows.ERROR;
+            case "error_rows" -> JobConfig.BadRows.ERROR_ROWS;
+            default -> throw s.error("bad_rows", "unknown value '" + badRowsText + "'; use error or error_rows");
+        };
+        if (badRows == JobConfig.BadRows.ERROR_ROWS && !(table.isPath() && table.format().equals("csv"))) {
+            throw s.error("bad_rows", "error_rows applies to csv sources (a malformed JSON line has no id to key an "
+                    + "error row on; Parquet and Delta have no malformed rows); remove it");
+        }
         s.finish();
-        return new JobConfig.Source(table, id, text, title, columns, filter, policy, latestBy);
+        return new JobConfig.Source(table, id, text, title, columns, filter, policy, latestBy, badRows);
     }
 
     private List<JobConfig.Task> tasks(Section top, JobConfig.Source source) {

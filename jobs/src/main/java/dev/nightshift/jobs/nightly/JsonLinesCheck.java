@@ -53,7 +53,7 @@ final class JsonLinesCheck implements Serializable {
                 }
             }
         }
-        return bad == 0 ? null : new CsvShapeCheck.FileProblem(file, bad, firstBad, firstProblem);
+        return bad == 0 ? null : new CsvShapeCheck.FileProblem(file, bad, firstBad, firstProblem, false);
     }
 
     private static String problem(byte[] line) {

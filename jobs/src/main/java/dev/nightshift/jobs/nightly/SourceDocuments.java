@@ -1,11 +1,13 @@
 package dev.nightshift.jobs.nightly;
 
 import org.apache.spark.sql.Column;
+import org.apache.spark.sql.DataFrameReader;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.expressions.Window;
+import org.apache.spark.sql.types.DataTypes;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -14,10 +16,12 @@ import java.util.Locale;
 import java.util.Map;
 
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.concat;
 import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.count_distinct;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.row_number;
+import static org.apache.spark.sql.functions.substring;
 import static org.apache.spark.sql.functions.when;
 
 /**
@@ -26,6 +30,9 @@ import static org.apache.spark.sql.functions.when;
  * silently (README, "Reading the source").
  */
 final class SourceDocuments {
+
+    /** Spark's corrupt-record column under {@code source.bad_rows: error_rows}. */
+    private static final String CORRUPT = "__nightshift_corrupt_record";
 
     private final SparkSession spark;
     private final JobConfig config;
@@ -53,9 +60,16 @@ final class SourceDocuments {
                 if (ref.format().equals("delta")) {
                     raw = spark.read().format("delta").load(ref.path());
                 } else {
-                    Map<String, String> options = readerOptions(ref, config.locations().of("source.options"));
-                    SourceFileCheck.check(spark, ref, options, config.locations().of("source.options"));
-                    raw = spark.read().format(ref.format()).options(options).load(ref.path());
+                    Map<String, String> options = readerOptions(ref, config.locations().of("source.options"),
+                            source.badRows());
+                    SourceFileCheck.check(spark, ref, options, source.badRows(), config.locations().of("source.options"));
+                    DataFrameReader reader = spark.read().format(ref.format()).options(options);
+                    if (source.badRows() == JobConfig.BadRows.ERROR_ROWS) {
+                        // Spark puts a record whose field count differs from the header's into this column, but only
+                        // when the schema has it: the header's columns (all text) plus the corrupt-record column.
+                        reader = reader.schema(reader.load(ref.path()).schema().add(CORRUPT, DataTypes.StringType));
+                    }
+                    raw = reader.load(ref.path());
                 }
             } else {
                 if (!spark.catalog().tableExists(ref.name())) {
@@ -97,6 +111,12 @@ final class SourceDocuments {
         if (source.latestBy() != null) {
             columns.add(SqlNames.column(column(available, source.latestBy(), "source.latest_by")).as("__latest"));
         }
+        if (source.badRows() == JobConfig.BadRows.ERROR_ROWS) {
+            // Read by WorkItems: a document with a problem gets error rows instead of inference.
+            columns.add(when(col(CORRUPT).isNotNull(), concat(lit("malformed CSV record (its field count differs from "
+                    + "the header's; kept by source.bad_rows: error_rows): "), substring(col(CORRUPT), 1, 300)))
+                    .as(WorkItems.PROBLEM_COLUMN));
+        }
         return raw.select(columns.toArray(Column[]::new));
     }
 
@@ -105,7 +125,7 @@ final class SourceDocuments {
      * columns are all read as text (no {@code inferSchema}: ids {@code 7} and {@code 007} would become one), and a
      * record Spark cannot parse fails the read ({@code FAILFAST}) instead of being dropped or padded with nulls.
      */
-    static Map<String, String> readerOptions(TableRef ref, String where) {
+    static Map<String, String> readerOptions(TableRef ref, String where, JobConfig.BadRows badRows) {
         Map<String, String> options = new LinkedHashMap<>();
         if (ref.format().equals("csv")) {
             options.put("header", "true");
@@ -113,7 +133,10 @@ final class SourceDocuments {
             options.put("escape", "\"");
             options.put("inferSchema", "false");
         }
-        if (ref.format().equals("csv") || ref.format().equals("json")) {
+        if (ref.format().equals("csv") && badRows == JobConfig.BadRows.ERROR_ROWS) {
+            options.put("mode", "PERMISSIVE");
+            options.put("columnNameOfCorruptRecord", CORRUPT);
+        } else if (ref.format().equals("csv") || ref.format().equals("json")) {
             options.put("mode", "FAILFAST");
         }
         for (Map.Entry<String, String> option : ref.options().entrySet()) {

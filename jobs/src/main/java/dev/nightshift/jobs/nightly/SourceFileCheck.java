@@ -30,12 +30,13 @@ final class SourceFileCheck {
      * @param options the reader options the job gives Spark
      * @throws JobConfigException naming the file, the line and the fix
      */
-    static void check(SparkSession spark, TableRef ref, Map<String, String> options, String where) {
+    static void check(SparkSession spark, TableRef ref, Map<String, String> options, JobConfig.BadRows badRows,
+                      String where) {
         List<CsvShapeCheck.FileProblem> problems;
         if (ref.format().equals("csv")) {
             CsvShapeCheck csv;
             try {
-                csv = CsvShapeCheck.of(options);
+                csv = CsvShapeCheck.of(options, badRows == JobConfig.BadRows.ERROR);
             } catch (IllegalArgumentException e) {
                 throw new JobConfigException(where + ": " + e.getMessage());
             }
@@ -43,8 +44,10 @@ final class SourceFileCheck {
             if (!problems.isEmpty()) {
                 CsvShapeCheck.FileProblem first = problems.get(0);
                 throw new JobConfigException(String.format(java.util.Locale.ROOT,
-                        "%s line %d %s%s; fix the file (Spark would drop, pad or merge such rows silently)%s", first.file(),
-                        first.line(), first.problem(), first.count() > 1 ? " (" + first.count() + " malformed records in this file)" : "",
+                        "%s line %d %s%s; fix the file%s (Spark would drop, pad or merge such rows silently)%s",
+                        first.file(), first.line(), first.problem(),
+                        first.count() > 1 ? " (" + first.count() + " malformed records in this file)" : "",
+                        first.fieldCount() ? ", or set source.bad_rows: error_rows to keep such records as error rows" : "",
                         more(problems)));
             }
         } else if (ref.format().equals("json") && !isTrue(options, "multiLine")) {

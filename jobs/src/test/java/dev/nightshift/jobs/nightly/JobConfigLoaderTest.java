@@ -181,6 +181,16 @@ class JobConfigLoaderTest {
     }
 
     @Test
+    void badRowsErrorRowsIsForCsvSourcesOnly() {
+        String message = error(VALID.replace("format: parquet", "format: parquet\n  bad_rows: error_rows")).getMessage();
+        assertTrue(message.startsWith("job.yaml line 5: source.bad_rows: error_rows applies to csv sources"), message);
+        JobConfig csv = JobConfigLoader.parse(VALID.replace("format: parquet", "format: csv\n  bad_rows: error_rows"),
+                "job.yaml");
+        assertEquals(JobConfig.BadRows.ERROR_ROWS, csv.source().badRows());
+        assertEquals(JobConfig.BadRows.ERROR, JobConfigLoader.parse(VALID, "job.yaml").source().badRows());
+    }
+
+    @Test
     void tableNamesMustBeIdentifiersSoNoSqlCanBeInjected() {
         JobConfigException e = error(VALID.replace("ops.nightshift_runs", "\"runs; DROP TABLE x\""));
         assertTrue(e.getMessage().contains("is not [catalog.][db.]table"), e.getMessage());

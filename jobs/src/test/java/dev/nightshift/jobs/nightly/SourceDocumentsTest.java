@@ -110,6 +110,42 @@ class SourceDocumentsTest {
     }
 
     @Test
+    void withBadRowsErrorRowsMalformedRecordsBecomeErrorRowsAndTheRestIsInferred() throws Exception {
+        Path csv = write("docs.csv", """
+                id;title;text;region
+                1;One;first document;north
+                2;Two;second document;south;surplus
+                3;Three
+                4;Four;fourth document;south
+                """);
+        JobConfig config = config(csv, "csv", "{sep: \";\"}", "\n  bad_rows: error_rows");
+        assertTrue(refused(config(csv, "csv", "{sep: \";\"}", "")).getMessage().contains(
+                "or set source.bad_rows: error_rows to keep such records as error rows"), "the default names the opt-in");
+
+        RunSummary run = NightlyJob.of(spark, config).engines(new FakeEngine.Factory()).run();
+
+        assertEquals(4, run.docsRead());
+        assertEquals(8, run.rowsProcessed());
+        assertEquals(4, run.rowsFailed(), "two tasks for each of the two malformed records");
+        List<Row> rows = spark.sql("SELECT doc_id, task, error FROM delta.`" + dir.resolve("results")
+                + "` ORDER BY doc_id, task").collectAsList();
+        for (Row row : rows) {
+            String error = row.getString(2);
+            if (row.getString(0).equals("2") || row.getString(0).equals("3")) {
+                assertTrue(error != null && error.contains("malformed CSV record"), row.toString());
+            } else {
+                assertEquals(null, error, row.toString());
+            }
+        }
+        assertTrue(rows.stream().anyMatch(r -> r.getString(2) != null && r.getString(2).contains("2;Two;second document;south;surplus")),
+                rows.toString());
+
+        Path unclosed = write("unclosed.csv", "id;title;text;region\n1;One;\"open;north\n2;Two;x;south\n");
+        assertTrue(refused(config(unclosed, "csv", "{sep: \";\"}", "\n  bad_rows: error_rows")).getMessage()
+                .contains("line 2 opens a quoted value that is never closed"), "lost rows cannot become error rows");
+    }
+
+    @Test
     void aQuoteInsideAQuotedValueMustBeDoubledOrTheRowsAfterItWouldMerge() throws Exception {
         Path csv = write("docs.csv", "id,title,text,region\n1,One,\"he said \"hi\" twice\",north\n2,Two,second,south\n");
         String message = refused(config(csv, "csv", null, "")).getMessage();
