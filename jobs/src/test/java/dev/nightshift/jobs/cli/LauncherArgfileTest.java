@@ -4,6 +4,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ObjectInputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -45,6 +47,39 @@ class LauncherArgfileTest {
         }
         assertTrue(Files.readString(argfile).lines().allMatch(line -> line.startsWith("\"") && line.endsWith("\"")),
                 "one quoted argument per line");
+    }
+
+    /**
+     * The launcher's exec line without its build step: a fresh JVM with the launcher's flags, started with only an
+     * @argfile, runs generate with a 100 KB prompt on a tiny model (ONNX Runtime included) and exits 0, not 139.
+     */
+    @Test
+    void a100KbPromptRunsGenerateInAFreshJvm(@TempDir Path dir) throws Exception {
+        Path model = dir.resolve("tiny");
+        StringWriter convert = new StringWriter();
+        assertEquals(0, NightshiftCli.run(new String[]{"convert", "--random", "tiny", "--to", model.toString()},
+                new PrintWriter(convert), new PrintWriter(convert)), convert.toString());
+        Path argfile = dir.resolve("nightshift.args");
+        run(List.of("bash", "-c", "source \"$0\" && nightshift_argfile \"$@\"", BIN.resolve("argfile.sh").toString(),
+                argfile.toString(), "-Dnightshift.argfile=" + argfile, "-cp", System.getProperty("java.class.path"),
+                NightshiftCli.class.getName(), "generate", "--model", model.toString(), "--max-new-tokens", "2",
+                "--overflow", "truncate_head", "--prompt", "Once upon a \"time\" \\ ".repeat(5000)));
+        assertTrue(Files.size(argfile) > 100_000);
+
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        String flags = Files.readString(Path.of("target/classes/nightshift-jvm.flags"));
+        for (String flag : flags.trim().split("\\s+")) {
+            if (!flag.equals("--add-modules=jdk.incubator.vector")) {
+                command.add(flag);
+            }
+        }
+        command.add("@" + argfile);
+        assertTrue(String.join(" ", command).length() < 4096, "the java command line stays short");
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes());
+        assertEquals(0, process.waitFor(), output);
+        assertTrue(output.contains("finish length (prompt truncated)"), output);
+        assertFalse(Files.exists(argfile), "the program deletes its argument file");
     }
 
     @Test
