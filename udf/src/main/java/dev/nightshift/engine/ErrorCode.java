@@ -10,6 +10,8 @@ import java.util.Locale;
 public enum ErrorCode {
     /** The prompt (with the room the task needs after it) does not fit the model's context. */
     CONTEXT_OVERFLOW,
+    /** The source row is malformed (a CSV row with the wrong number of fields, under {@code source.bad_rows: error_rows}). */
+    MALFORMED_ROW,
     /** The document text is null or blank. */
     EMPTY_TEXT,
     /** The prompt encodes to no tokens. */

@@ -51,7 +51,10 @@ public final class ModelConverter {
         checkTarget(to);
         Path absolute = to.toAbsolutePath().normalize();
         Files.createDirectories(absolute.getParent());
-        Path partial = Files.createTempDirectory(absolute.getParent(), "." + absolute.getFileName() + ".partial-");
+        // Not Files.createTempDirectory: that makes the folder 0700, so executors running as another user could not
+        // read the model. createDirectory honours the umask like any other tool's output.
+        Path partial = Files.createDirectory(absolute.getParent().resolve(
+                "." + absolute.getFileName() + ".partial-" + java.util.UUID.randomUUID().toString().substring(0, 8)));
         try {
             LlamaOnnxWriter.WrittenModel model = new LlamaOnnxWriter(source, options, listener).write(partial);
             GenaiConfig.write(partial, model);

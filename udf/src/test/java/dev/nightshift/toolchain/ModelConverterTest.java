@@ -126,6 +126,27 @@ class ModelConverterTest {
     }
 
     @Test
+    void modelFoldersHonourTheUmaskSoOtherUsersCanReadThem() throws Exception {
+        // Reference modes: what this process's umask gives any new folder and file (rwxr-xr-x / rw-r--r-- under 022).
+        Path referenceDir = Files.createDirectory(work.resolve("reference"));
+        Path referenceFile = Files.writeString(work.resolve("reference.txt"), "x");
+        Set<java.nio.file.attribute.PosixFilePermission> dirMode = Files.getPosixFilePermissions(referenceDir);
+        Set<java.nio.file.attribute.PosixFilePermission> fileMode = Files.getPosixFilePermissions(referenceFile);
+        org.junit.jupiter.api.Assumptions.assumeTrue(dirMode.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_READ),
+                "the umask already hides folders from other users");
+
+        Path model = ModelConverter.convert(SharedFiles.stories260K(), work.resolve("shared-model"),
+                ConversionOptions.of(Precision.FP32), null, ConversionListener.NONE).folder();
+
+        assertEquals(dirMode, Files.getPosixFilePermissions(model), "the model folder's mode");
+        try (Stream<Path> files = Files.list(model)) {
+            for (Path file : files.toList()) {
+                assertEquals(fileMode, Files.getPosixFilePermissions(file), file.getFileName().toString());
+            }
+        }
+    }
+
+    @Test
     void missingTokenizerFileIsNamed() {
         Path missing = work.resolve("nope.bin");
         IOException error = assertThrows(IOException.class, () -> ModelConverter.convert(SharedFiles.stories260K(),

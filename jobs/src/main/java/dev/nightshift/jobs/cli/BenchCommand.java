@@ -11,6 +11,7 @@ import dev.nightshift.model.RandomWeights;
 import dev.nightshift.toolchain.ConversionOptions;
 import dev.nightshift.toolchain.ModelConverter;
 import dev.nightshift.toolchain.Precision;
+import dev.nightshift.jobs.nightly.SettingRange;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -32,8 +33,9 @@ import java.util.concurrent.Callable;
         description = {"Measure prefill and decode throughput, time to first token and memory of a model (a harness that prints figures; no pass/fail).",
                 "Prints medians over --repeat runs with the spread (min-max)."},
         footer = {"", "Examples:",
-                "  nightshift bench --random llama-3.2-1b --precision int4 --threads 2",
-                "  nightshift bench --model models/stories260K --batch-sizes 1,8 --prompt-tokens 64 --new-tokens 32"})
+                "  bin/nightshift bench --random llama-3.2-1b --precision int4 --threads 2",
+                "  bin/nightshift bench --model models/stories260K --batch-sizes 1,8 \\",
+                "      --prompt-tokens 64 --new-tokens 32"})
 final class BenchCommand implements Callable<Integer> {
 
     @Spec
@@ -80,6 +82,7 @@ final class BenchCommand implements Callable<Integer> {
         if ((model == null) == (random == null)) {
             throw new UserError.Usage("give exactly one of --model or --random");
         }
+        SettingRange.THREADS.require("--threads", threads);
         PrintWriter out = spec.commandLine().getOut();
         Path folder = model;
         Path temporary = null;

@@ -22,9 +22,12 @@ import java.util.concurrent.Callable;
                 "Sources: a llama2.c checkpoint file (version 0 or 1), a Hugging Face folder (config.json + *.safetensors), "
                         + "or --random SHAPE for seeded random weights (tests and benchmarks)."},
         footer = {"", "Examples:",
-                "  nightshift convert --from ../shared/models/stories260K/stories260K.bin --tokenizer ../shared/models/stories260K/tok512.bin --to models/stories260K-int4 --precision int4",
-                "  nightshift convert --from /models/Llama-3.2-1B-Instruct --to models/llama32-1b-int4",
-                "  nightshift convert --random llama-3.2-1b --to models/random-1b-int4"})
+                "  bin/nightshift convert --from ../shared/models/stories260K/stories260K.bin \\",
+                "      --tokenizer ../shared/models/stories260K/tok512.bin \\",
+                "      --to models/stories260K-int4 --precision int4",
+                "  bin/nightshift convert --from /models/Llama-3.2-1B-Instruct \\",
+                "      --to models/llama32-1b-int4",
+                "  bin/nightshift convert --random llama-3.2-1b --to models/random-1b-int4"})
 final class ConvertCommand implements Callable<Integer> {
 
     @Spec

@@ -28,9 +28,11 @@ import java.util.concurrent.Callable;
                 + "given), writes 36 sample documents, runs the job on local[*] into a Delta warehouse under --work, and "
                 + "prints a results preview, the run summary and an example SQL query. Run it twice: the second run skips everything."},
         footer = {"", "Examples:",
-                "  nightshift demo",
-                "  nightshift convert --from ../shared/models/stories260K/stories260K.bin --tokenizer ../shared/models/stories260K/tok512.bin --to models/stories260K",
-                "  nightshift demo --model models/stories260K"})
+                "  bin/nightshift demo",
+                "  bin/nightshift convert --from ../shared/models/stories260K/stories260K.bin \\",
+                "      --tokenizer ../shared/models/stories260K/tok512.bin \\",
+                "      --to models/stories260K",
+                "  bin/nightshift demo --model models/stories260K"})
 final class DemoCommand implements Callable<Integer> {
 
     static final String DOCS_RESOURCE = "/demo/sample-docs.jsonl";

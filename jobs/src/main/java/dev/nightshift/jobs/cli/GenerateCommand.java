@@ -1,11 +1,13 @@
 package dev.nightshift.jobs.cli;
 
 import dev.nightshift.engine.EngineOptions;
+import dev.nightshift.engine.ErrorCode;
 import dev.nightshift.engine.GenerationOptions;
 import dev.nightshift.engine.GenerationResult;
 import dev.nightshift.engine.LlmEngine;
 import dev.nightshift.engine.OverflowPolicy;
 import dev.nightshift.engine.Prompt;
+import dev.nightshift.jobs.nightly.SettingRange;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -22,8 +24,10 @@ import java.util.concurrent.Callable;
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Complete prompts with a model folder and print each completion with its token counts and timings.",
         footer = {"", "Examples:",
-                "  nightshift generate --model models/stories260K --prompt 'Once upon a time' --max-new-tokens 64",
-                "  nightshift generate --model models/llama32-1b-int4 --chat --prompts questions.txt --temperature 0.7 --seed 1"})
+                "  bin/nightshift generate --model models/stories260K \\",
+                "      --prompt 'Once upon a time' --max-new-tokens 64",
+                "  bin/nightshift generate --model models/llama32-1b-int4 --chat \\",
+                "      --prompts questions.txt --temperature 0.7 --seed 1"})
 final class GenerateCommand implements Callable<Integer> {
 
     @Spec
@@ -84,6 +88,12 @@ final class GenerateCommand implements Callable<Integer> {
         if (texts.isEmpty()) {
             throw new UserError.Usage("give at least one --prompt or a --prompts file");
         }
+        SettingRange.THREADS.require("--threads", threads);
+        SettingRange.MAX_NEW_TOKENS.require("--max-new-tokens", maxNewTokens);
+        SettingRange.TEMPERATURE.require("--temperature", temperature);
+        SettingRange.TOP_K.require("--top-k", topK);
+        SettingRange.TOP_P.require("--top-p", topP);
+        SettingRange.REPETITION_PENALTY.require("--repetition-penalty", repetitionPenalty);
         GenerationOptions base = new GenerationOptions(maxNewTokens, temperature, topK, topP, repetitionPenalty, seed, stops,
                 OverflowPolicy.parse(overflow));
         List<Prompt> rows = new ArrayList<>();
@@ -97,7 +107,15 @@ final class GenerateCommand implements Callable<Integer> {
             for (int i = 0; i < results.size(); i++) {
                 GenerationResult result = results.get(i);
                 out.println("=== " + (i + 1) + ": " + abbreviate(texts.get(i)));
-                out.println(result.failed() ? "ERROR: " + result.error() : result.text());
+                if (result.failed()) {
+                    ErrorCode.Coded error = ErrorCode.split(result.error());
+                    out.println("ERROR: " + error.message() + " [" + error.code() + "]");
+                } else {
+                    out.println(result.text());
+                }
+                if (result.warning() != null) {
+                    out.println("warning: " + result.warning());
+                }
                 out.printf(Locale.ROOT, "--- prompt %d tokens, generated %d, finish %s%s, first token %.0f ms, decode %.0f ms%n",
                         result.promptTokens(), result.generatedTokens(), result.finishReason().name().toLowerCase(Locale.ROOT),
                         result.truncated() ? " (prompt truncated)" : "", result.firstTokenNanos() / 1e6, result.decodeNanos() / 1e6);

@@ -27,10 +27,24 @@ final class JobConsole {
         return SparkSessions.getOrCreate(master, warehouse);
     }
 
-    /** Prints one line per stage and a redrawn progress line (rows done/total, tokens/s, ETA) on stderr. */
+    /** Whether stderr is a terminal that can redraw a line; logs and pipes get plain lines instead of {@code \r}. */
+    static boolean interactive() {
+        return System.console() != null;
+    }
+
+    /** {@link #progress(PrintWriter, boolean)} for this process's stderr. */
     static JobListener progress(PrintWriter err) {
+        return progress(err, interactive());
+    }
+
+    /**
+     * Prints one line per stage and the progress (rows done/total, tokens/s, ETA) on stderr: redrawn in place on a
+     * terminal, else as plain lines at most every {@link #PLAIN_INTERVAL_NANOS} so a log gets no {@code \r} and no flood.
+     */
+    static JobListener progress(PrintWriter err, boolean terminal) {
         return new JobListener() {
             private boolean drawn;
+            private long lastPlain = Long.MIN_VALUE;
 
             @Override
             public void stage(String name, String detail) {
@@ -44,11 +58,21 @@ final class JobConsole {
                 if (total == 0) {
                     return;
                 }
-                err.printf(Locale.ROOT, "\r  %,d/%,d rows (%.0f%%)%s%s   ", done, total, 100.0 * done / total,
+                String line = String.format(Locale.ROOT, "  %,d/%,d rows (%.0f%%)%s%s", done, total, 100.0 * done / total,
                         Double.isNaN(tokensPerSecond) ? "" : String.format(Locale.ROOT, ", %,.0f tokens/s", tokensPerSecond),
                         Double.isNaN(etaSeconds) ? "" : ", ETA " + duration(etaSeconds));
+                if (terminal) {
+                    err.print("\r" + line + "   ");
+                    drawn = true;
+                } else {
+                    long now = System.nanoTime();
+                    if (done < total && lastPlain != Long.MIN_VALUE && now - lastPlain < PLAIN_INTERVAL_NANOS) {
+                        return;
+                    }
+                    lastPlain = now;
+                    err.println(line);
+                }
                 err.flush();
-                drawn = true;
             }
 
             @Override
@@ -73,6 +97,9 @@ final class JobConsole {
             }
         };
     }
+
+    /** Plain progress lines (not a terminal) are at most this often, except the last. */
+    static final long PLAIN_INTERVAL_NANOS = 10_000_000_000L;
 
     static String duration(double seconds) {
         long s = Math.round(seconds);

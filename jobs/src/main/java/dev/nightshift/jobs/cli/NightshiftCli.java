@@ -19,7 +19,23 @@ public final class NightshiftCli implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
+        deleteArgumentFile();
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /**
+     * bin/nightshift passes the program arguments in a temporary @argfile (a long java command line crashes ONNX
+     * Runtime) and names it here; the launcher has read it, so it goes now rather than lingering with the prompts.
+     */
+    private static void deleteArgumentFile() {
+        String file = System.getProperty("nightshift.argfile");
+        if (file != null) {
+            try {
+                java.nio.file.Files.deleteIfExists(java.nio.file.Path.of(file));
+            } catch (java.io.IOException | RuntimeException e) {
+                System.err.println("nightshift: could not delete the argument file " + file + ": " + e.getMessage());
+            }
+        }
     }
 
     /** Runs a command line and returns its exit code (tests call this instead of main). */

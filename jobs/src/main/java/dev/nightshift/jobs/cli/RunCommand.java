@@ -20,9 +20,9 @@ import java.util.concurrent.Callable;
                 "Exit codes: 0 done; 1 the failure rate exceeded run.max_failure_rate, or the job failed; "
                         + "2 bad config or input (nothing was inferred)."},
         footer = {"", "Examples:",
-                "  nightshift run --config conf/nightly-example.yaml",
-                "  nightshift run --config conf/nightly-example.yaml --retry-failed",
-                "  spark-submit ... --class dev.nightshift.jobs.cli.NightshiftCli nightshift-jobs-all.jar run --config job.yaml"})
+                "  bin/nightshift run --config conf/nightly-example.yaml",
+                "  bin/nightshift run --config conf/nightly-example.yaml --retry-failed",
+                "  conf/spark-submit.sh conf/nightly-example.yaml -- --master yarn"})
 final class RunCommand implements Callable<Integer> {
 
     @Spec

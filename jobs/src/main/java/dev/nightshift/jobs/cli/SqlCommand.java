@@ -2,6 +2,7 @@ package dev.nightshift.jobs.cli;
 
 import dev.nightshift.jobs.nightly.JobConfig;
 import dev.nightshift.jobs.nightly.JobConfigLoader;
+import dev.nightshift.jobs.nightly.Reason;
 import dev.nightshift.jobs.nightly.TableRef;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
@@ -10,15 +11,26 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import java.util.concurrent.Callable;
 
 @Command(name = "sql", mixinStandardHelpOptions = true,
         description = {"Run Spark SQL (Delta enabled) and print the result as a table.",
                 "With --config, the job's tables are also available as the views `results` and `runs`."},
+        // Examples are pasted into a shell: single quotes (no backtick or $ expansion), lines under 80 columns so help
+        // never wraps inside an argument. HelpExamplesTest parses and runs them.
         footer = {"", "Examples:",
-                "  nightshift sql --config nightshift-work/demo.yaml \"SELECT task, label, count(*) FROM results GROUP BY task, label\"",
-                "  nightshift sql \"SELECT * FROM delta.`/data/nightshift/runs` ORDER BY started_at DESC\""})
+                "  bin/nightshift sql --config nightshift-work/demo.yaml \\",
+                "      'SELECT task, label, count(*) FROM results GROUP BY task, label'",
+                "  bin/nightshift sql \\",
+                "      'SELECT * FROM delta.`/data/nightshift/runs` ORDER BY started_at DESC'"})
 final class SqlCommand implements Callable<Integer> {
 
     @Spec
@@ -39,17 +51,22 @@ final class SqlCommand implements Callable<Integer> {
     @Option(names = "--master", defaultValue = "local[*]", description = "Spark master when not set by spark-submit (default: ${DEFAULT-VALUE}).")
     String master;
 
-    @Option(names = "--warehouse", defaultValue = "warehouse", paramLabel = "DIR",
-            description = "spark.sql.warehouse.dir when not set by spark-submit (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--warehouse", paramLabel = "DIR",
+            description = "spark.sql.warehouse.dir when not set by spark-submit (default: a temporary folder, deleted at exit).")
     Path warehouse;
+
+    /** delta.`path` table names in a statement; Delta resolves only absolute paths the way users expect. */
+    private static final Pattern DELTA_PATH = Pattern.compile("(?i)\\bdelta\\.`([^`]*)`");
 
     @Override
     public Integer call() throws Exception {
         if (maxRows < 1 || width < 4) {
             throw new UserError.Usage("--max-rows must be at least 1 and --width at least 4");
         }
+        checkDeltaPaths(sql);
         JobConfig job = config == null ? null : JobConfigLoader.load(config);
-        SparkSession spark = JobConsole.session(master, warehouse);
+        // A query needs no warehouse of its own: without --warehouse, a temporary one, so ./warehouse never appears.
+        SparkSession spark = JobConsole.session(master, warehouse != null ? warehouse : temporaryWarehouse());
         if (job != null) {
             view(spark, "results", job.output().results());
             view(spark, "runs", job.output().runs());
@@ -60,13 +77,47 @@ final class SqlCommand implements Callable<Integer> {
         } catch (Exception e) {
             if (e instanceof org.apache.spark.sql.AnalysisException) {
                 // Parse and analysis errors are the user's SQL: exit code 2 with Spark's first line.
-                String message = e.getMessage() == null ? e.toString() : e.getMessage().lines().filter(l -> !l.isBlank()).findFirst().orElse("");
-                throw new UserError.Usage("bad SQL: " + message);
+                throw new UserError.Usage("bad SQL: " + Reason.of(e) + hint((org.apache.spark.sql.AnalysisException) e));
             }
             throw e;
         }
         JobConsole.printTable(result, maxRows, width, spec.commandLine().getOut());
         return 0;
+    }
+
+    /** A relative delta.`path` would be resolved against the warehouse, not the working directory: say so. */
+    static void checkDeltaPaths(String sql) {
+        Matcher matcher = DELTA_PATH.matcher(sql);
+        while (matcher.find()) {
+            String path = matcher.group(1);
+            if (!path.startsWith("/") && !path.matches("[A-Za-z][A-Za-z0-9+.-]*:.*")) {
+                throw new UserError.Usage("delta.`" + path + "` is a relative path; Delta path tables need an absolute "
+                        + "path or URI: delta.`" + Path.of(path).toAbsolutePath().normalize() + "`");
+            }
+        }
+    }
+
+    private String hint(org.apache.spark.sql.AnalysisException e) {
+        if (!"TABLE_OR_VIEW_NOT_FOUND".equals(e.getCondition())) {
+            return "";
+        }
+        return config == null
+                ? "; to query a job's tables, add --config FILE (views results and runs) or name a path table: "
+                + "delta.`/absolute/path/results`"
+                : "; --config " + config + " provides the views results and runs, each once its table exists "
+                + "(has the job run?)";
+    }
+
+    private static Path temporaryWarehouse() throws IOException {
+        Path folder = Files.createTempDirectory("nightshift-sql-warehouse");
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try (Stream<Path> paths = Files.walk(folder)) {
+                paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            } catch (IOException | UncheckedIOException e) {
+                // best effort: a temporary folder
+            }
+        }));
+        return folder;
     }
 
     private static void view(SparkSession spark, String name, TableRef table) {

@@ -1,5 +1,7 @@
 package dev.nightshift.jobs.cli;
 
+import dev.nightshift.jobs.nightly.Reason;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.NoSuchFileException;
@@ -28,9 +30,8 @@ final class UserError {
             return "no such file: " + missing.getFile();
         }
         if (e instanceof UncheckedIOException unchecked && unchecked.getMessage() != null) {
-            return unchecked.getMessage();
+            return Reason.of(unchecked);
         }
-        String message = e.getMessage();
-        return message == null ? e.getClass().getSimpleName() : message;
+        return Reason.of(e);
     }
 }

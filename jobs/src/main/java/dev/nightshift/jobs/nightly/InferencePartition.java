@@ -137,7 +137,7 @@ final class InferencePartition implements MapPartitionsFunction<Row, Row> {
             } catch (RuntimeException e) {
                 // The engine promises per-row errors; anything else is still confined to this batch's rows.
                 long each = (System.nanoTime() - started) / good.size() / 1_000_000;
-                String error = ErrorCode.ENGINE_FAILURE.message("engine failed: " + e.getClass().getSimpleName() + ": " + e.getMessage());
+                String error = ErrorCode.ENGINE_FAILURE.message("engine failed: " + Reason.withKind(e));
                 for (ResultRow.WorkItem work : good) {
                     out.add(ResultRow.failed(work, error, 0, 0, null, null, each));
                 }

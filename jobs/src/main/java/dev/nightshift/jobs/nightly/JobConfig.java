@@ -68,13 +68,29 @@ public record JobConfig(String name, Source source, List<Task> tasks, Model mode
      * @param filter     an optional Spark SQL boolean expression applied before anything else
      * @param duplicates what to do with repeated ids
      * @param latestBy   the column that orders versions of a document, for {@code keep_latest}
+     * @param badRows    what to do with malformed CSV records
      */
     public record Source(TableRef table, String id, String text, String title, List<String> columns, String filter,
-                         Duplicates duplicates, String latestBy) {
+                         Duplicates duplicates, String latestBy, BadRows badRows) {
         public Source {
             Objects.requireNonNull(table, "source table");
             columns = List.copyOf(columns);
+            badRows = badRows == null ? BadRows.ERROR : badRows;
         }
+
+        /** A source whose malformed records stop the run (the default). */
+        public Source(TableRef table, String id, String text, String title, List<String> columns, String filter,
+                      Duplicates duplicates, String latestBy) {
+            this(table, id, text, title, columns, filter, duplicates, latestBy, BadRows.ERROR);
+        }
+    }
+
+    /** What to do with a CSV record whose field count differs from the header's. */
+    public enum BadRows {
+        /** Stop before inference with the file and line (the default). */
+        ERROR,
+        /** Keep the record as a document whose results are error rows naming the problem; nothing is inferred for it. */
+        ERROR_ROWS
     }
 
     /**

@@ -112,8 +112,18 @@ public final class JobConfigLoader {
         if (policy == JobConfig.Duplicates.KEEP_LATEST && latestBy == null) {
             throw s.error("duplicates", "keep_latest needs source.latest_by: the column that orders versions of a document");
         }
+        String badRowsText = s.string("bad_rows", false, "error");
+        JobConfig.BadRows badRows = switch (badRowsText.toLowerCase(Locale.ROOT).replace('-', '_')) {
+            case "error" -> JobConfig.BadRows.ERROR;
+            case "error_rows" -> JobConfig.BadRows.ERROR_ROWS;
+            default -> throw s.error("bad_rows", "unknown value '" + badRowsText + "'; use error or error_rows");
+        };
+        if (badRows == JobConfig.BadRows.ERROR_ROWS && !(table.isPath() && table.format().equals("csv"))) {
+            throw s.error("bad_rows", "error_rows applies to csv sources (a malformed JSON line has no id to key an "
+                    + "error row on; Parquet and Delta have no malformed rows); remove it");
+        }
         s.finish();
-        return new JobConfig.Source(table, id, text, title, columns, filter, policy, latestBy);
+        return new JobConfig.Source(table, id, text, title, columns, filter, policy, latestBy, badRows);
     }
 
     private List<JobConfig.Task> tasks(Section top, JobConfig.Source source) {
@@ -145,7 +155,7 @@ public final class JobConfigLoader {
             }
             List<String> labels = t.strings("labels", type == TaskType.CLASSIFY);
             List<String> fields = t.strings("fields", type == TaskType.EXTRACT);
-            int maxWords = t.integer("max_words", type == TaskType.SUMMARIZE ? 60 : 0);
+            int maxWords = t.integer("max_words", type == TaskType.SUMMARIZE ? 60 : 0, SettingRange.MAX_WORDS);
             onlyFor(t, "labels", !labels.isEmpty(), type, TaskType.CLASSIFY);
             onlyFor(t, "fields", !fields.isEmpty(), type, TaskType.EXTRACT);
             onlyFor(t, "max_words", t.has("max_words"), type, TaskType.SUMMARIZE);
@@ -171,9 +181,6 @@ public final class JobConfigLoader {
             }
             if (new HashSet<>(fields).size() != fields.size()) {
                 throw t.error("fields", "fields repeat: " + fields);
-            }
-            if (maxWords < 0) {
-                throw t.error("max_words", "must be 0 (no limit) or more, got " + maxWords);
             }
             String prompt = t.string("prompt", type == TaskType.GENERATE, PromptTemplate.defaultFor(type));
             String chat = t.string("chat", false, "auto").toLowerCase(Locale.ROOT);
@@ -224,13 +231,16 @@ public final class JobConfigLoader {
             case SUMMARIZE -> 96;
             case EXTRACT, GENERATE -> 128;
         };
-        int maxNewTokens = g.integer("max_new_tokens", defaultTokens);
-        double temperature = g.decimal("temperature", 0);
-        int topK = g.integer("top_k", 0);
-        double topP = g.decimal("top_p", 1);
-        double repetition = g.decimal("repetition_penalty", 1);
-        long seed = g.integer("seed", 0);
+        int maxNewTokens = g.integer("max_new_tokens", defaultTokens, SettingRange.MAX_NEW_TOKENS);
+        double temperature = g.decimal("temperature", 0, SettingRange.TEMPERATURE);
+        int topK = g.integer("top_k", 0, SettingRange.TOP_K);
+        double topP = g.decimal("top_p", 1, SettingRange.TOP_P);
+        double repetition = g.decimal("repetition_penalty", 1, SettingRange.REPETITION_PENALTY);
+        long seed = g.integerLong("seed", 0);
         List<String> stop = g.strings("stop", false);
+        if (stop.stream().anyMatch(String::isEmpty)) {
+            throw g.error("stop", "stop strings must not be empty, got " + stop);
+        }
         String overflowText = g.string("overflow", false, "error");
         OverflowPolicy overflow;
         try {
@@ -249,9 +259,12 @@ public final class JobConfigLoader {
     private JobConfig.Model model(Section m) {
         String path = localPath(m, "path", true);
         String provider = m.string("provider", false, "cpu");
-        int threads = m.integer("threads", 0);
-        long budget = m.integer("batch_budget_mb", 1024);
-        int maxBatch = m.integer("max_batch_rows", 32);
+        if (!List.of("cpu", "cuda").contains(provider)) {
+            throw m.error("provider", "use cpu or cuda, got '" + provider + "'");
+        }
+        int threads = m.integer("threads", 0, SettingRange.THREADS);
+        long budget = m.integer("batch_budget_mb", 1024, SettingRange.BATCH_BUDGET_MB);
+        int maxBatch = m.integer("max_batch_rows", 32, SettingRange.MAX_BATCH_ROWS);
         m.finish();
         JobConfig.Model model = new JobConfig.Model(path, provider, threads, budget, maxBatch);
         try {
@@ -281,9 +294,9 @@ public final class JobConfigLoader {
     }
 
     private JobConfig.Run run(Section r) {
-        int chunkRows = r.integer("chunk_rows", 5000);
-        int partitions = r.integer("partitions", 0);
-        double maxFailureRate = r.decimal("max_failure_rate", 0.05);
+        int chunkRows = r.integer("chunk_rows", 5000, SettingRange.CHUNK_ROWS);
+        int partitions = r.integer("partitions", 0, SettingRange.PARTITIONS);
+        double maxFailureRate = r.decimal("max_failure_rate", 0.05, SettingRange.FAILURE_RATE);
         r.finish();
         try {
             return new JobConfig.Run(chunkRows, partitions, maxFailureRate);
@@ -293,18 +306,12 @@ public final class JobConfigLoader {
     }
 
     private JobConfig.Prices prices(Section p) {
-        double executorHour = p.decimal("executor_hour_usd", 0);
-        if (executorHour < 0) {
-            throw p.error("executor_hour_usd", "must not be negative");
-        }
+        double executorHour = p.decimal("executor_hour_usd", 0, SettingRange.PRICE);
         List<JobConfig.ApiPrice> apis = new ArrayList<>();
         for (Section a : p.sections("apis")) {
             String name = a.string("name", true, null);
-            double input = a.decimal("input_per_1m_usd", 0);
-            double output = a.decimal("output_per_1m_usd", 0);
-            if (input < 0 || output < 0) {
-                throw a.error("", "prices must not be negative");
-            }
+            double input = a.decimal("input_per_1m_usd", 0, SettingRange.PRICE);
+            double output = a.decimal("output_per_1m_usd", 0, SettingRange.PRICE);
             a.finish();
             apis.add(new JobConfig.ApiPrice(name, input, output));
         }
@@ -388,8 +395,9 @@ public final class JobConfigLoader {
             NodeTuple tuple = entries.get(key);
             if (tuple == null || isNull(tuple.getValueNode())) {
                 if (required) {
-                    throw new JobConfigException(file + (node == null ? "" : " line " + (node.getStartMark().getLine() + 1))
-                            + ": " + key(key) + " is required");
+                    Integer line = sectionLine();
+                    throw new JobConfigException(file + (line == null ? "" : " line " + line) + ": " + key(key)
+                            + " is required");
                 }
                 return null;
             }
@@ -422,15 +430,25 @@ public final class JobConfigLoader {
             }
         }
 
-        int integer(String key, int fallback) {
+        /** A whole number within {@code range}; out-of-range values are reported on their own line. */
+        int integer(String key, int fallback, SettingRange range) {
             long value = integerLong(key, fallback);
-            if (value != (int) value) {
-                throw errorAt(value(key, false), key(key), "value " + value + " is too large");
+            if (!range.contains(value)) {
+                throw errorAt(value(key, false), key(key), range.problem(Long.toString(value)));
             }
             return (int) value;
         }
 
-        double decimal(String key, double fallback) {
+        /** A number within {@code range}; out-of-range values are reported on their own line. */
+        double decimal(String key, double fallback, SettingRange range) {
+            double value = decimal(key, fallback);
+            if (!range.contains(value)) {
+                throw errorAt(value(key, false), key(key), range.problem(string(key, false, null)));
+            }
+            return value;
+        }
+
+        private double decimal(String key, double fallback) {
             String text = string(key, false, null);
             if (text == null) {
                 return fallback;
@@ -507,9 +525,20 @@ public final class JobConfigLoader {
 
         JobConfigException error(String key, String message) {
             NodeTuple tuple = entries.get(key);
-            Node at = tuple != null ? tuple.getKeyNode() : node;
-            return at == null ? new JobConfigException(file + ": " + key(key) + ": " + message)
-                    : errorAt(at, key(key), message);
+            if (tuple != null) {
+                return errorAt(tuple.getKeyNode(), key(key), message);
+            }
+            Integer line = sectionLine();
+            return new JobConfigException(file + (line == null ? "" : " line " + line) + ": " + key(key) + ": " + message);
+        }
+
+        /**
+         * The line of this section's own key ({@code run:}), not of its first entry: the mapping node starts at its first
+         * key, so a message about the whole section would otherwise point at an unrelated setting.
+         */
+        private Integer sectionLine() {
+            Integer line = lines.get(label());
+            return line != null ? line : node == null ? null : node.getStartMark().getLine() + 1;
         }
     }
 

@@ -2,14 +2,12 @@ package dev.nightshift.jobs.nightly;
 
 import dev.nightshift.engine.ChatTemplate;
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Observation;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.expressions.Window;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
@@ -36,9 +34,7 @@ import java.util.concurrent.TimeUnit;
 import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
-import static org.apache.spark.sql.functions.count_distinct;
 import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.row_number;
 import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.when;
 
@@ -170,6 +166,7 @@ public final class NightlyJob {
             total = pending.count();
             int chunkCount = (int) ((total + config.run().chunkRows() - 1) / config.run().chunkRows());
             planned = chunked(pending, total, chunkCount);
+            ProgressEstimator estimate = total == 0 ? ProgressEstimator.ofRows() : ProgressEstimator.plan(pending, tasks);
 
             // 4. Chunks: infer once, stage, merge.
             InferencePartition.Counters counters = new InferencePartition.Counters(
@@ -179,7 +176,7 @@ public final class NightlyJob {
                     spark.sparkContext().collectionAccumulator("nightshift engine notes"));
             InferencePartition inference = new InferencePartition(engines, config.model().settings(), tasks, runId,
                     fingerprint, counters);
-            startProgress(ticker, runId, total, counters);
+            startProgress(ticker, runId, total, counters, estimate);
             for (int chunk = 0; chunk < chunkCount; chunk++) {
                 listener.stage("chunk " + (chunk + 1) + "/" + chunkCount, "infer, stage, merge");
                 Row stats = runChunk(planned, chunk, inference, runId);
@@ -298,7 +295,7 @@ public final class NightlyJob {
 
     /** Progress lines once a second while rows finish. */
     private void startProgress(ScheduledExecutorService ticker, String runId, long total,
-                               InferencePartition.Counters counters) {
+                               InferencePartition.Counters counters, ProgressEstimator estimate) {
         long inferStart = System.nanoTime();
         long[] lastDone = {-1};
         ticker.scheduleAtFixedRate(() -> {
@@ -313,8 +310,7 @@ public final class NightlyJob {
                     + ProgressCounters.get(runId, ProgressCounters.OUTPUT_TOKENS),
                     counters.promptTokens().value() + counters.outputTokens().value());
             double seconds = (System.nanoTime() - inferStart) / 1e9;
-            double eta = done == 0 ? Double.NaN : seconds / done * (total - done);
-            listener.progress(done, total, tokens / seconds, eta);
+            listener.progress(done, total, tokens / seconds, estimate.etaSeconds(done, seconds));
         }, 1, 1, TimeUnit.SECONDS);
     }
 
@@ -363,125 +359,17 @@ public final class NightlyJob {
         return specs;
     }
 
-    /**
-     * The source as (doc_id, text, title?, extra columns...), all strings, filter applied. Column names are taken
-     * literally (back-quoted), so no config value reaches SQL except {@code source.filter}, which is parsed as a
-     * single expression.
-     */
+    /** The source as (doc_id, text, title?, extra columns...), all strings, filter applied: {@link SourceDocuments}. */
     private Dataset<Row> documents() {
-        JobConfig.Source source = config.source();
-        TableRef ref = source.table();
-        Dataset<Row> raw;
-        try {
-            if (ref.isPath()) {
-                if (!DeltaTables.pathExists(spark, ref.path())) {
-                    throw new JobConfigException(config.locations().of("source.path") + ": " + ref.path()
-                            + " does not exist");
-                }
-                raw = ref.format().equals("delta") ? spark.read().format("delta").load(ref.path())
-                        : spark.read().format(ref.format()).options(readerOptions(ref)).load(ref.path());
-            } else {
-                if (!spark.catalog().tableExists(ref.name())) {
-                    throw new JobConfigException(config.locations().of("source.table") + ": table " + ref.name()
-                            + " does not exist in the catalog (tables created without a Hive metastore last one session; "
-                            + "use source.path for files and Delta folders)");
-                }
-                raw = spark.read().table(ref.name());
-            }
-        } catch (JobConfigException e) {
-            throw e;
-        } catch (Exception e) {
-            // AnalysisException (a checked exception Scala does not declare) and friends: unreadable files, bad options
-            throw new JobConfigException("cannot read the source " + ref.describe() + ": " + firstLine(e.getMessage()), e);
-        }
-        List<String> available = List.of(raw.columns());
-        if (available.isEmpty()) {
-            throw new JobConfigException("the source " + ref.describe() + " has no columns (an empty folder or file?)");
-        }
-        if (source.filter() != null) {
-            try {
-                raw = raw.where(source.filter());
-            } catch (Exception e) {
-                // ParseException/AnalysisException: checked in Java's eyes, undeclared by Scala.
-                throw new JobConfigException(config.locations().of("source.filter") + ": the filter '" + source.filter()
-                        + "' is not a valid condition on the source: " + firstLine(e.getMessage()), e);
-            }
-        }
-        List<Column> columns = new ArrayList<>();
-        columns.add(SqlNames.column(column(available, source.id(), "source.id")).cast("string").as("doc_id"));
-        columns.add(SqlNames.column(column(available, source.text(), "source.text")).cast("string").as("__text"));
-        if (source.title() != null) {
-            columns.add(SqlNames.column(column(available, source.title(), "source.title")).cast("string").as("__title"));
-        }
-        for (int i = 0; i < source.columns().size(); i++) {
-            columns.add(SqlNames.column(column(available, source.columns().get(i), "source.columns"))
-                    .cast("string").as("__c" + i));
-        }
-        if (source.latestBy() != null) {
-            columns.add(SqlNames.column(column(available, source.latestBy(), "source.latest_by")).as("__latest"));
-        }
-        return raw.select(columns.toArray(Column[]::new));
+        return new SourceDocuments(spark, config).read();
     }
 
-    private static Map<String, String> readerOptions(TableRef ref) {
-        Map<String, String> options = new LinkedHashMap<>();
-        if (ref.format().equals("csv")) {
-            options.put("header", "true");
-            options.put("multiLine", "true");
-            options.put("escape", "\"");
-        }
-        options.putAll(ref.options());
-        return options;
-    }
-
-    /** A configured column's actual name (exact, else the one case-insensitive match), or a clear error. */
-    private String column(List<String> available, String name, String key) {
-        if (available.contains(name)) {
-            return name;
-        }
-        List<String> folded = available.stream().filter(c -> c.equalsIgnoreCase(name)).toList();
-        if (folded.size() == 1) {
-            return folded.get(0);
-        }
-        throw new JobConfigException(config.locations().of(key) + ": unknown column '" + name + "' in the source "
-                + config.source().table().describe() + "; its columns are " + available);
-    }
-
-    /** Counts documents and checks ids before any work: empty source, null ids and (by policy) duplicates. */
     private long checkDocuments(Dataset<Row> docs) {
-        Row stats = docs.agg(count(lit(1)), count(when(col("doc_id").isNull(), 1)), count_distinct(col("doc_id")))
-                .first();
-        long rows = stats.getLong(0);
-        long nullIds = stats.getLong(1);
-        long distinct = stats.getLong(2);
-        String source = config.source().table().describe()
-                + (config.source().filter() == null ? "" : " (filter: " + config.source().filter() + ")");
-        if (rows == 0) {
-            throw new JobConfigException("the source " + source + " has no rows; nothing to do. Check the path, "
-                    + "table or filter (an empty nightly input is usually an upstream failure)");
-        }
-        if (nullIds > 0) {
-            throw new JobConfigException(nullIds + " source rows have a null id (column " + config.source().id()
-                    + "); every document needs an id to be merged on");
-        }
-        if (distinct < rows && config.source().duplicates() == JobConfig.Duplicates.ERROR) {
-            List<String> examples = docs.groupBy("doc_id").count().where(col("count").gt(1)).limit(5)
-                    .select("doc_id").as(Encoders.STRING()).collectAsList();
-            throw new JobConfigException(config.locations().of("source.duplicates") + ": " + (rows - distinct)
-                    + " source rows repeat an id (for example " + examples + "); de-duplicate the source, or set "
-                    + "source.duplicates: keep_latest with source.latest_by: <column>");
-        }
-        return distinct;
+        return new SourceDocuments(spark, config).check(docs);
     }
 
     private Dataset<Row> deduplicate(Dataset<Row> docs) {
-        if (config.source().duplicates() != JobConfig.Duplicates.KEEP_LATEST) {
-            return docs;
-        }
-        // Ties on latest_by are broken by the text, so reruns pick the same version.
-        return docs.withColumn("__rank", row_number().over(Window.partitionBy("doc_id")
-                        .orderBy(col("__latest").desc_nulls_last(), col("__text").desc_nulls_last())))
-                .where(col("__rank").equalTo(1)).drop("__rank", "__latest");
+        return new SourceDocuments(spark, config).deduplicate(docs);
     }
 
     private Map<String, Integer> placeholderPositions() {
@@ -510,7 +398,7 @@ public final class NightlyJob {
             engine.warnings().forEach(listener::warning);
         } catch (UncheckedIOException | IllegalArgumentException e) {
             throw new JobConfigException(config.locations().of("model.path") + ": cannot open the model: "
-                    + firstLine(e.getMessage()), e);
+                    + Reason.of(e), e);
         }
     }
 
@@ -609,15 +497,6 @@ public final class NightlyJob {
     }
 
     private static String describe(Throwable e) {
-        String message = e.getMessage();
-        return e.getClass().getSimpleName() + (message == null ? "" : ": " + firstLine(message));
-    }
-
-    static String firstLine(String message) {
-        if (message == null) {
-            return "";
-        }
-        int newline = message.indexOf('\n');
-        return newline < 0 ? message : message.substring(0, newline);
+        return Reason.withKind(e);
     }
 }

@@ -76,7 +76,7 @@ public final class OutputParser {
                     break;
                 }
             } catch (Exception e) {
-                problem = "the output's JSON object does not parse: " + firstLine(e.getMessage());
+                problem = "the output's JSON object does not parse: " + Reason.of(e);
             }
         }
         if (parsed == null && scan.openAt() >= 0) {
@@ -157,11 +157,4 @@ public final class OutputParser {
         return new Scan(objects, depth > 0 ? start : -1);
     }
 
-    private static String firstLine(String message) {
-        if (message == null) {
-            return "unknown problem";
-        }
-        int newline = message.indexOf('\n');
-        return newline < 0 ? message : message.substring(0, newline);
-    }
 }

@@ -1,5 +1,6 @@
 package dev.nightshift.jobs.nightly;
 
+import dev.nightshift.engine.ErrorCode;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -43,14 +44,28 @@ final class WorkItems implements FlatMapFunction<Row, Row> {
         this.modelFingerprint = modelFingerprint;
     }
 
+    /** Optional document column: why the source could not give this document as written (it gets error rows). */
+    static final String PROBLEM_COLUMN = "__problem";
+
+    private static String sourceProblem(Row doc) {
+        if (doc.schema() == null || !List.of(doc.schema().fieldNames()).contains(PROBLEM_COLUMN)) {
+            return null;
+        }
+        int index = doc.fieldIndex(PROBLEM_COLUMN);
+        return doc.isNullAt(index) ? null : doc.getString(index);
+    }
+
     @Override
     public Iterator<Row> call(Row doc) {
         String docId = doc.getString(0);
         String text = doc.isNullAt(1) ? null : doc.getString(1);
-        String problem = text == null || text.isBlank()
-                ? dev.nightshift.engine.ErrorCode.EMPTY_TEXT.message("bad text: column " + textColumn + " is "
-                        + (text == null ? "null" : "blank") + " for this document")
-                : null;
+        String problem = sourceProblem(doc);
+        if (problem != null) {
+            problem = ErrorCode.MALFORMED_ROW.message(problem);
+        } else if (text == null || text.isBlank()) {
+            problem = ErrorCode.EMPTY_TEXT.message("bad text: column " + textColumn + " is "
+                    + (text == null ? "null" : "blank") + " for this document");
+        }
         List<Row> items = new ArrayList<>(tasks.size());
         for (TaskSpec task : tasks) {
             List<String> parts = task.template().renderParts(name -> {

@@ -3,7 +3,9 @@ package dev.nightshift.jobs.nightly;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -87,11 +89,105 @@ class JobConfigLoaderTest {
         assertTrue(error(VALID.replace("name: tldr", "name: topic")).getMessage().contains("two tasks are named 'topic'"));
         assertTrue(error(VALID.replace("format: parquet", "format: excel")).getMessage().contains("unknown format 'excel'"));
         assertTrue(error(VALID.replace("temperature: 0.7", "temperature: -1")).getMessage()
-                .contains("temperature must be 0 (greedy) or positive"));
+                .startsWith("job.yaml line 18: tasks[1].generation.temperature: must be between 0 and 10 (0 = greedy), got -1"));
         assertTrue(error(VALID.replace("  path: /models/m\n", "  provider: cpu\n")).getMessage()
                 .contains("model.path is required"));
         assertTrue(error("job: [unclosed").getMessage().startsWith("job.yaml line 1: not valid YAML"));
         assertTrue(error("").getMessage().contains("is empty"));
+    }
+
+    /** Every numeric setting, each on its own line, with a value just outside its range. */
+    private static final String ALL_NUMBERS = """
+            source: {path: /data/docs}
+            tasks:
+              - name: tldr
+                type: summarize
+                max_words: 20
+                generation:
+                  max_new_tokens: 40
+                  temperature: 0.7
+                  top_k: 40
+                  top_p: 0.9
+                  repetition_penalty: 1.1
+            model:
+              path: /models/m
+              threads: 2
+              batch_budget_mb: 512
+              max_batch_rows: 16
+            output:
+              results: {path: /out/results}
+              runs: {path: /out/runs}
+            run:
+              chunk_rows: 5000
+              partitions: 4
+              max_failure_rate: 0.05
+            prices:
+              executor_hour_usd: 0.5
+              apis:
+                - name: api
+                  input_per_1m_usd: 1
+                  output_per_1m_usd: 2
+            """;
+
+    @Test
+    void everyNumericSettingHasARangeReportedOnItsOwnLine() {
+        JobConfigLoader.parse(ALL_NUMBERS, "job.yaml");
+        Map<String, String> outside = new LinkedHashMap<>();
+        outside.put("max_words: 20", "max_words: -1");
+        outside.put("max_new_tokens: 40", "max_new_tokens: 0");
+        outside.put("temperature: 0.7", "temperature: 11");
+        outside.put("top_k: 40", "top_k: -1");
+        outside.put("top_p: 0.9", "top_p: 0");
+        outside.put("repetition_penalty: 1.1", "repetition_penalty: 0");
+        outside.put("threads: 2", "threads: 100000");
+        outside.put("batch_budget_mb: 512", "batch_budget_mb: 0");
+        outside.put("max_batch_rows: 16", "max_batch_rows: 5000");
+        outside.put("chunk_rows: 5000", "chunk_rows: 10000001");
+        outside.put("partitions: 4", "partitions: -1");
+        outside.put("max_failure_rate: 0.05", "max_failure_rate: 2");
+        outside.put("executor_hour_usd: 0.5", "executor_hour_usd: -0.5");
+        outside.put("input_per_1m_usd: 1", "input_per_1m_usd: -1");
+        outside.put("output_per_1m_usd: 2", "output_per_1m_usd: 1e9");
+        List<String> lines = ALL_NUMBERS.lines().toList();
+        for (Map.Entry<String, String> edit : outside.entrySet()) {
+            int line = 1 + java.util.stream.IntStream.range(0, lines.size())
+                    .filter(i -> lines.get(i).trim().equals(edit.getKey())).findFirst().orElseThrow();
+            String key = edit.getKey().substring(0, edit.getKey().indexOf(':'));
+            String message = error(ALL_NUMBERS.replace(edit.getKey(), edit.getValue())).getMessage();
+            assertTrue(message.startsWith("job.yaml line " + line + ": "), edit.getValue() + " -> " + message);
+            assertTrue(message.contains(key + ": must be "), message);
+            assertTrue(message.endsWith("got " + edit.getValue().substring(key.length() + 2)), message);
+        }
+    }
+
+    @Test
+    void aFailureRateAboveOneIsReportedOnItsOwnLineNotTheSectionsFirst() {
+        String message = error(VALID + "run:\n  chunk_rows: 100\n  max_failure_rate: 2\n").getMessage();
+        assertEquals("job.yaml line 31: run.max_failure_rate: must be between 0 and 1 (a fraction of the processed rows: "
+                + "0.05 = 5%), got 2", message);
+    }
+
+    @Test
+    void threadsFarBeyondAnyMachineStopAtLoadWithTheAllowedRange() {
+        String message = error(VALID.replace("path: /models/m", "path: /models/m\n  threads: 100000")).getMessage();
+        assertEquals("job.yaml line 22: model.threads: must be between 0 and 1024 (0 = all cores of the executor), "
+                + "got 100000", message);
+    }
+
+    @Test
+    void sectionWideErrorsPointAtTheSectionsOwnLine() {
+        String message = error(VALID.replace("  path: /models/m\n", "  provider: cpu\n")).getMessage();
+        assertEquals("job.yaml line 20: model.path is required", message);
+    }
+
+    @Test
+    void badRowsErrorRowsIsForCsvSourcesOnly() {
+        String message = error(VALID.replace("format: parquet", "format: parquet\n  bad_rows: error_rows")).getMessage();
+        assertTrue(message.startsWith("job.yaml line 5: source.bad_rows: error_rows applies to csv sources"), message);
+        JobConfig csv = JobConfigLoader.parse(VALID.replace("format: parquet", "format: csv\n  bad_rows: error_rows"),
+                "job.yaml");
+        assertEquals(JobConfig.BadRows.ERROR_ROWS, csv.source().badRows());
+        assertEquals(JobConfig.BadRows.ERROR, JobConfigLoader.parse(VALID, "job.yaml").source().badRows());
     }
 
     @Test
