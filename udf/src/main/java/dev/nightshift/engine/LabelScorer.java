@@ -158,7 +158,15 @@ final class LabelScorer {
         return java.util.Arrays.copyOfRange(ids, skip, ids.length);
     }
 
-    /** log sum over {@code tokens} of softmax(logits)[token]. */
+    /** log softmax(logits)[token]. */
+    static double logSoftmax(float[] logits, int token) {
+        return logSoftmax(logits, new int[]{token});
+    }
+
+    /**
+     * log of the summed softmax probability of {@code tokens}, computed as log-sum-exp on both sides so that a very
+     * unlikely answer keeps a finite score instead of underflowing to minus infinity.
+     */
     static double logSoftmax(float[] logits, int[] tokens) {
         double max = Double.NEGATIVE_INFINITY;
         for (float logit : logits) {
@@ -168,23 +176,15 @@ final class LabelScorer {
         for (float logit : logits) {
             sum += Math.exp(logit - max);
         }
+        double chosenMax = Double.NEGATIVE_INFINITY;
+        for (int token : tokens) {
+            chosenMax = Math.max(chosenMax, logits[token]);
+        }
         double chosen = 0;
         for (int token : tokens) {
-            chosen += Math.exp(logits[token] - max);
+            chosen += Math.exp(logits[token] - chosenMax);
         }
-        return Math.log(chosen) - Math.log(sum);
-    }
-
-    static double logSoftmax(float[] logits, int token) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float logit : logits) {
-            max = Math.max(max, logit);
-        }
-        double sum = 0;
-        for (float logit : logits) {
-            sum += Math.exp(logit - max);
-        }
-        return logits[token] - max - Math.log(sum);
+        return chosenMax - max + Math.log(chosen) - Math.log(sum);
     }
 
     static double[] softmax(double[] values) {
