@@ -60,4 +60,28 @@ class EngineCommandsTest {
         assertTrue(outcome.out().contains("shared prefix (2 rows"), outcome.out());
         assertTrue(outcome.out().contains("peak RSS"), outcome.out());
     }
+
+    @Test
+    void benchDefaultsFitA512TokenModel() {
+        // stories260K's context is 512: the default shared-prefix test (300 + 200 tokens, plus BOS) used to overflow it
+        ConvertCommandTest.Outcome outcome = run("bench", "--model", stories.toString(), "--batch-sizes", "1", "--repeat", "1",
+                "--prefix-rows", "2");
+        assertEquals(0, outcome.code(), outcome.err() + outcome.out());
+        assertTrue(outcome.out().contains("prompt 256 tokens, 64 new tokens"), outcome.out());
+        assertTrue(outcome.out().contains("shared prefix (2 rows, 300-token instruction + 200-token documents)"), outcome.out());
+        assertTrue(outcome.out().contains("copy bandwidth measured with the engine's"), outcome.out());
+    }
+
+    @Test
+    void benchRefusesExplicitSizesBeyondTheContext() {
+        ConvertCommandTest.Outcome prompt = run("bench", "--model", stories.toString(), "--prompt-tokens", "500",
+                "--new-tokens", "64");
+        assertEquals(2, prompt.code(), prompt.out());
+        assertTrue(prompt.err().contains("= 564 tokens do not fit the model's context of 512 tokens"), prompt.err());
+
+        ConvertCommandTest.Outcome prefix = run("bench", "--model", stories.toString(), "--prefix-tokens", "400",
+                "--document-tokens", "200");
+        assertEquals(2, prefix.code(), prefix.out());
+        assertTrue(prefix.err().contains("context of 512 tokens"), prefix.err());
+    }
 }
