@@ -3,9 +3,11 @@ package dev.nightshift.engine;
 import com.hubspot.jinjava.el.ext.AdditionOperator;
 import com.hubspot.jinjava.el.ext.TruncDivOperator;
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import jinjava.de.odysseus.el.tree.Bindings;
 import jinjava.de.odysseus.el.tree.impl.ast.AstBinary;
@@ -145,7 +147,7 @@ final class PyExpressions {
      * Why {@code node}'s (null) value is jinja2's Undefined rather than None, in jinja2's words; empty when it is
      * None.
      */
-    private static java.util.Optional<String> undefinedReason(AstNode node, Bindings bindings, ELContext context) {
+    private static Optional<String> undefinedReason(AstNode node, Bindings bindings, ELContext context) {
         if (node instanceof AstNested) {
             return undefinedReason((AstNode) node.getChild(0), bindings, context);
         }
@@ -153,7 +155,7 @@ final class PyExpressions {
             String name = identifier.getName();
             boolean bound = LITERAL_NAMES.contains(name) || JinjavaInterpreter.getCurrent() == null
                     || JinjavaInterpreter.getCurrent().getContext().containsKey(name);
-            return bound ? java.util.Optional.empty() : java.util.Optional.of("'" + name + "' is undefined");
+            return bound ? Optional.empty() : Optional.of("'" + name + "' is undefined");
         }
         AstNode prefix;
         Object key;
@@ -164,7 +166,7 @@ final class PyExpressions {
             prefix = bracket.prefixNode();
             key = bracket.key(bindings, context);
         } else {
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
         Object base = prefix.eval(bindings, context);
         boolean present;
@@ -177,12 +179,12 @@ final class PyExpressions {
             present = false; // None's attributes, and a missing attribute of anything else, are Undefined
         }
         if (present) {
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
         if (base instanceof List<?>) {
-            return java.util.Optional.of("list object has no element " + key);
+            return Optional.of("list object has no element " + key);
         }
-        return java.util.Optional.of("'" + typeName(base) + "' has no attribute '" + key + "'");
+        return Optional.of("'" + typeName(base) + "' has no attribute '" + key + "'");
     }
 
     private static Integer index(Object key) {
@@ -285,7 +287,7 @@ final class PyExpressions {
                         return s.repeat((int) Math.max(0, ((Number) left).longValue()));
                     }
                     if (left instanceof List<?> list && isInt(right)) {
-                        List<Object> repeated = new java.util.ArrayList<>();
+                        List<Object> repeated = new ArrayList<>();
                         for (long n = ((Number) right).longValue(); n > 0; n--) {
                             repeated.addAll(list);
                         }
@@ -318,7 +320,7 @@ final class PyExpressions {
             // Undefined in arithmetic is an UndefinedError in jinja2, None a TypeError
             for (AstNode node : new AstNode[] {leftNode, rightNode}) {
                 if ((node == leftNode ? left : right) == null) {
-                    java.util.Optional<String> undefined = undefinedReason(node, bindings, context);
+                    Optional<String> undefined = undefinedReason(node, bindings, context);
                     if (undefined.isPresent()) {
                         return new TemplateRuntimeError(undefined.get());
                     }

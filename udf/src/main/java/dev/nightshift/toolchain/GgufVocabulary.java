@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 
@@ -272,7 +273,7 @@ public final class GgufVocabulary {
 
     private static int[] filled(int n, int value) {
         int[] array = new int[n];
-        java.util.Arrays.fill(array, value);
+        Arrays.fill(array, value);
         return array;
     }
 }

@@ -15,6 +15,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.IntPredicate;
 
 /**
  * Turns a llama2.c tokenizer into a Hugging Face tokenizer folder (Llama-2 layout) whose BPE reproduces llama2.c's
@@ -155,7 +156,7 @@ public final class TokenizerJsonWriter {
      * @param scores    one score per piece
      * @param mergeable which ids may take part in a merge (as result or part); others are skipped
      */
-    public static List<Merge> scoreMerges(List<String> pieces, float[] scores, java.util.function.IntPredicate mergeable) {
+    public static List<Merge> scoreMerges(List<String> pieces, float[] scores, IntPredicate mergeable) {
         Map<String, Integer> ids = new HashMap<>();
         for (int id = 0; id < pieces.size(); id++) {
             ids.put(pieces.get(id), id);
