@@ -52,6 +52,19 @@ class EngineCommandsTest {
     }
 
     @Test
+    void generateWithChatRefusesABrokenTemplateBeforeLoadingTheModel() throws Exception {
+        Path folder = work.resolve("bad-template");
+        ConvertCommandTest.Outcome converted = run("convert", "--from", SharedFiles.stories260K().toString(),
+                "--tokenizer", SharedFiles.tok512().toString(), "--to", folder.toString(), "--precision", "fp32");
+        assertEquals(0, converted.code(), converted.err());
+        java.nio.file.Files.writeString(folder.resolve("chat_template.jinja"), "{{ bos_token }}{{ messages[0]['content'] }");
+        ConvertCommandTest.Outcome outcome = run("generate", "--model", folder.toString(), "--chat", "--prompt", "Hi");
+        assertEquals(2, outcome.code(), outcome.out());
+        assertTrue(outcome.err().contains(folder.resolve("chat_template.jinja") + " is not valid Jinja: unexpected '}'"),
+                outcome.err());
+    }
+
+    @Test
     void benchPrintsFigures() {
         ConvertCommandTest.Outcome outcome = run("bench", "--random", "tiny", "--batch-sizes", "1,2", "--prompt-tokens", "16",
                 "--new-tokens", "4", "--repeat", "1", "--prefix-tokens", "20", "--document-tokens", "10", "--prefix-rows", "2");
