@@ -43,7 +43,13 @@ import jinjava.de.odysseus.el.tree.impl.Builder;
 import jinjava.de.odysseus.el.tree.impl.Cache;
 import jinjava.de.odysseus.el.tree.impl.Parser;
 import jinjava.de.odysseus.el.tree.impl.Scanner;
+import jinjava.de.odysseus.el.tree.impl.ast.AstBinary;
+import jinjava.de.odysseus.el.tree.impl.ast.AstBracket;
+import jinjava.de.odysseus.el.tree.impl.ast.AstDot;
+import jinjava.de.odysseus.el.tree.impl.ast.AstMethod;
 import jinjava.de.odysseus.el.tree.impl.ast.AstNode;
+import jinjava.de.odysseus.el.tree.impl.ast.AstParameters;
+import jinjava.de.odysseus.el.tree.impl.ast.AstProperty;
 import jinjava.de.odysseus.el.tree.impl.ast.AstUnary;
 import jinjava.javax.el.CompositeELResolver;
 import jinjava.javax.el.ELContext;
@@ -304,6 +310,7 @@ public final class ChatTemplate {
         jinjava.registerFilter(filter("items", (value, args, kwargs) ->
                 value instanceof Map<?, ?> map ? new ArrayList<>(map.entrySet()) : List.of()));
         jinjava.registerTag(new GenerationTag());
+        jinjava.registerTag(new FilterTag());
         return jinjava;
     }
 
@@ -348,6 +355,27 @@ public final class ChatTemplate {
             }
             return super.unary(required);
         }
+
+        // Python's rules for undefined values and operand types (PyExpressions)
+        @Override
+        protected AstDot createAstDot(AstNode prefix, String property, boolean lvalue) {
+            return new PyExpressions.PyDot(prefix, property, lvalue);
+        }
+
+        @Override
+        protected AstBracket createAstBracket(AstNode prefix, AstNode property, boolean lvalue, boolean strict) {
+            return new PyExpressions.PyBracket(prefix, property, lvalue, strict);
+        }
+
+        @Override
+        protected AstMethod createAstMethod(AstProperty property, AstParameters params) {
+            return new PyExpressions.PyMethod(property, params);
+        }
+
+        @Override
+        protected AstBinary createAstBinary(AstNode left, AstNode right, AstBinary.Operator operator) {
+            return PyExpressions.binary(left, right, operator);
+        }
     }
 
     /** Jinja's default: "\r\n" and "\r" read as "\n", and one trailing newline of the source is dropped. */
@@ -364,11 +392,29 @@ public final class ChatTemplate {
     private static final Pattern LOOP_FILTER = Pattern.compile("^[-+]?\\s*for\\b.*\\bin\\b.*\\bif\\b", Pattern.DOTALL);
 
     /**
-     * Fails on syntax errors, and on constructs jinjava would get silently wrong, now rather than per row: an unknown
-     * filter renders as an empty string and an unknown test as false (Python refuses to compile both), and a loop
-     * filter ({@code {% for x in xs if c %}}) is read as a conditional expression.
+     * Fails now rather than per row on what jinja2 refuses to compile, and on constructs jinjava would get silently
+     * wrong: unclosed tags, comments and strings (jinjava prints them as text), expressions that do not parse (jinjava
+     * parses them only when a render reaches them), an unknown filter (jinjava renders "") or test (false), and a loop
+     * filter ({@code {% for x in xs if c %}}, read as a conditional expression). Then renders a one-message
+     * conversation, so that a template that fails on every input (an undefined attribute, {@code 'a' + 1}) fails
+     * here; a {@code raise_exception} is the template's own rule about conversations and is let through.
      */
     private void check() {
+        List<JinjaSyntax.Expression> expressions;
+        try {
+            expressions = JinjaSyntax.expressions(template);
+        } catch (JinjaSyntax.SyntaxError e) {
+            throw unsupported("is not valid Jinja: " + e.getMessage());
+        }
+        PyBuilder parser = new PyBuilder();
+        for (JinjaSyntax.Expression expression : expressions) {
+            try {
+                parser.build("#{" + expression.text() + "}");
+            } catch (RuntimeException e) {
+                throw unsupported("does not parse: expression '" + expression.text() + "' (line " + expression.line()
+                        + "): " + e.getMessage());
+            }
+        }
         JinjavaInterpreter interpreter = jinjava.newInterpreter();
         interpreter.parse(template);
         for (TemplateError error : interpreter.getErrors()) {
@@ -394,6 +440,15 @@ public final class ChatTemplate {
                         + tag.group());
             }
         }
+        try {
+            render(List.of(ChatMessage.user("Hello")), true);
+        } catch (RenderException e) {
+            if (!(e.getCause() instanceof RaisedException)) {
+                String prefix = "could not render the chat template from " + source + ": ";
+                String reason = e.getMessage().startsWith(prefix) ? e.getMessage().substring(prefix.length()) : e.getMessage();
+                throw unsupported("fails on a one-message conversation: " + reason);
+            }
+        }
     }
 
     private IllegalArgumentException unsupported(String problem) {
@@ -405,6 +460,10 @@ public final class ChatTemplate {
             if (t instanceof RaisedException) {
                 return new RenderException("the chat template from " + source + " rejected the conversation: "
                         + t.getMessage(), t);
+            }
+            if (t instanceof PyExpressions.TemplateRuntimeError) {
+                return new RenderException("could not render the chat template from " + source + ": " + t.getMessage()
+                        + " (line " + error.getLineno() + ")", t);
             }
         }
         return new RenderException("could not render the chat template from " + source + ": " + error.getMessage()
@@ -486,6 +545,37 @@ public final class ChatTemplate {
                 out.append(child.render(interpreter).getValue());
             }
             return out.toString();
+        }
+    }
+
+    /**
+     * jinja2's filter block, {@code {% filter trim %}...{% endfilter %}}: renders the body, then applies the filter
+     * (with its arguments) to it. jinjava has no such tag; fireworks-ai's firefunction-v2 template uses it.
+     */
+    private static final class FilterTag implements Tag {
+        private static final String BODY = "__nightshift_filter_body__";
+
+        @Override
+        public String getName() {
+            return "filter";
+        }
+
+        @Override
+        public String getEndTagName() {
+            return "endfilter";
+        }
+
+        @Override
+        public String interpret(TagNode tagNode, JinjavaInterpreter interpreter) {
+            StringBuilder body = new StringBuilder();
+            for (Node child : tagNode.getChildren()) {
+                body.append(child.render(interpreter).getValue());
+            }
+            try (JinjavaInterpreter.InterpreterScopeClosable scope = interpreter.enterScope()) {
+                interpreter.getContext().put(BODY, body.toString());
+                return Objects.toString(interpreter.resolveELExpression(BODY + "|" + tagNode.getHelpers().strip(),
+                        tagNode.getLineNumber()), "");
+            }
         }
     }
 

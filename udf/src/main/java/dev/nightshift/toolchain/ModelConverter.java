@@ -33,12 +33,15 @@ public final class ModelConverter {
     private ModelConverter() {
     }
 
-    /** Converts the checkpoint at {@code from}; {@code tokenizer} is a llama2.c tokenizer .bin or null. */
+    /**
+     * Converts the checkpoint at {@code from}; {@code tokenizer} is a llama2.c tokenizer .bin, a GGUF file whose
+     * tokenizer is used ({@link GgufVocabulary}), or null.
+     */
     public static ConversionResult convert(Path from, Path to, ConversionOptions options, Path tokenizer,
                                            ConversionListener listener) throws IOException {
         checkTarget(to);
         if (tokenizer != null && !Files.isRegularFile(tokenizer)) {
-            throw new IOException("tokenizer file " + tokenizer + " does not exist; pass the llama2.c tokenizer.bin (e.g. tok512.bin)");
+            throw new IOException("tokenizer file " + tokenizer + " does not exist; pass the llama2.c tokenizer.bin (e.g. tok512.bin) or a GGUF file");
         }
         try (WeightSource source = WeightSources.open(from)) {
             return convert(source, to, options, tokenizer, listener);
@@ -73,6 +76,15 @@ public final class ModelConverter {
 
     private static void writeTokenizer(WeightSource source, Path folder, Path tokenizer, int contextLength,
                                        List<String> notes) throws IOException {
+        if (tokenizer != null && GgufMetadata.isGguf(tokenizer)) {
+            GgufVocabulary vocabulary = GgufVocabulary.read(tokenizer);
+            if (vocabulary.vocabSize() != source.config().vocabSize()) {
+                throw new IOException("tokenizer " + tokenizer + " has " + vocabulary.vocabSize() + " tokens but the checkpoint's "
+                        + "vocabulary has " + source.config().vocabSize() + "; pass the tokenizer of this model");
+            }
+            vocabulary.writeTokenizerFiles(folder, contextLength);
+            return;
+        }
         if (tokenizer != null) {
             LlamaConfig config = source.config();
             Llama2cTokenizer llama2c = Llama2cTokenizer.read(tokenizer, config.vocabSize());

@@ -15,6 +15,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.IntPredicate;
 
 /**
  * Turns a llama2.c tokenizer into a Hugging Face tokenizer folder (Llama-2 layout) whose BPE reproduces llama2.c's
@@ -57,6 +58,13 @@ public final class TokenizerJsonWriter {
 
     /** One BPE merge: pieces {@code left} and {@code right} (token ids) make piece {@code result}. */
     public record Merge(int left, int right, int result) {
+    }
+
+    /**
+     * A token tokenizer.json lists in {@code added_tokens}: matched in the raw text before the BPE model runs.
+     * Special ones ({@code <s>}, {@code <|eot_id|>}) are left out when decoding with skip-special.
+     */
+    public record AddedToken(int id, String content, boolean special) {
     }
 
     /**
@@ -124,33 +132,53 @@ public final class TokenizerJsonWriter {
      * order of splits of one piece does not matter (see {@link #tieRisks}).
      */
     public static List<Merge> merges(Llama2cTokenizer tokenizer) {
+        float[] scores = new float[tokenizer.vocabSize()];
+        for (int id = 0; id < scores.length; id++) {
+            scores[id] = tokenizer.score(id);
+        }
+        List<Merge> merges = scoreMerges(tokenizer.pieces(), scores, id -> true);
+        for (Merge m : merges) {
+            if (m.result() < HF_SPECIALS.size() || m.left() < HF_SPECIALS.size() || m.right() < HF_SPECIALS.size()) {
+                // HF requires name(result) == name(left) + name(right), which renaming <s>/</s> breaks
+                throw new IllegalArgumentException("special token in merge " + quote(tokenizer.piece(m.left()))
+                        + " + " + quote(tokenizer.piece(m.right())) + " -> " + quote(tokenizer.piece(m.result())));
+            }
+        }
+        return merges;
+    }
+
+    /**
+     * The merges of a scored (SentencePiece-style) vocabulary, as {@link #merges(Llama2cTokenizer)} ranks them: every
+     * split of a piece whose score is above -1e10 into two pieces of the vocabulary, highest score of the made piece
+     * first. This is what transformers' LlamaConverter does too (merges ordered by the made piece's score).
+     *
+     * @param pieces    the vocabulary, index = token id
+     * @param scores    one score per piece
+     * @param mergeable which ids may take part in a merge (as result or part); others are skipped
+     */
+    public static List<Merge> scoreMerges(List<String> pieces, float[] scores, IntPredicate mergeable) {
         Map<String, Integer> ids = new HashMap<>();
-        for (int id = 0; id < tokenizer.vocabSize(); id++) {
-            ids.put(tokenizer.piece(id), id);
+        for (int id = 0; id < pieces.size(); id++) {
+            ids.put(pieces.get(id), id);
         }
         List<Merge> merges = new ArrayList<>();
-        for (int id = 0; id < tokenizer.vocabSize(); id++) {
-            if (!(tokenizer.score(id) > NEVER_MERGED)) {
+        for (int id = 0; id < pieces.size(); id++) {
+            if (!(scores[id] > NEVER_MERGED) || !mergeable.test(id)) {
                 continue;
             }
-            String piece = tokenizer.piece(id);
+            String piece = pieces.get(id);
             // llama2.c joins byte strings, but pieces are valid UTF-8, so only code point boundaries can match
             for (int k = piece.isEmpty() ? 0 : piece.offsetByCodePoints(0, 1); k < piece.length(); k = piece.offsetByCodePoints(k, 1)) {
                 Integer left = ids.get(piece.substring(0, k));
                 Integer right = ids.get(piece.substring(k));
-                if (left != null && right != null) {
-                    if (id < HF_SPECIALS.size() || left < HF_SPECIALS.size() || right < HF_SPECIALS.size()) {
-                        // HF requires name(result) == name(left) + name(right), which renaming <s>/</s> breaks
-                        throw new IllegalArgumentException("special token in merge " + quote(tokenizer.piece(left))
-                                + " + " + quote(tokenizer.piece(right)) + " -> " + quote(piece));
-                    }
+                if (left != null && right != null && mergeable.test(left) && mergeable.test(right)) {
                     merges.add(new Merge(left, right, id));
                 }
             }
         }
         merges.sort((a, b) -> {
-            float sa = tokenizer.score(a.result());
-            float sb = tokenizer.score(b.result());
+            float sa = scores[a.result()];
+            float sb = scores[b.result()];
             if (sa != sb) {
                 return sa > sb ? -1 : 1;
             }
@@ -194,63 +222,116 @@ public final class TokenizerJsonWriter {
     }
 
     static ObjectNode tokenizerJson(List<String> names, List<Merge> merges) {
-        ObjectNode root = NODES.objectNode();
-        root.put("version", "1.0");
-        root.putNull("truncation");
-        root.putNull("padding");
-        ArrayNode added = root.putArray("added_tokens");
+        List<AddedToken> added = new ArrayList<>();
         for (int id = 0; id < HF_SPECIALS.size(); id++) {
-            added.addObject().put("id", id).put("content", HF_SPECIALS.get(id)).put("single_word", false)
-                    .put("lstrip", false).put("rstrip", false).put("normalized", false).put("special", true);
+            added.add(new AddedToken(id, HF_SPECIALS.get(id), true));
         }
+        return sentencePieceJson(names, mergePairs(names, merges), added, UNK, BOS, 1);
+    }
+
+    /**
+     * tokenizer.json in Llama 2's layout (transformers' LlamaConverter, "legacy"): '▁' prepended to non-empty text and
+     * written for spaces, BPE with byte fallback, a decoder that undoes both, and a post-processor that adds BOS.
+     *
+     * @param merges pairs of piece names, best first
+     * @param unk    the unknown token's name, or null
+     * @param bos    BOS's name for the post-processor, or null for none
+     */
+    static ObjectNode sentencePieceJson(List<String> names, List<String[]> merges, List<AddedToken> added, String unk,
+            String bos, int bosId) {
+        ObjectNode root = header(added);
         // Prepend leaves empty text alone, like llama2.c, which adds its dummy prefix only to non-empty text
         ArrayNode normalizers = root.putObject("normalizer").put("type", "Sequence").putArray("normalizers");
         normalizers.addObject().put("type", "Prepend").put("prepend", SPACE_MARK);
         normalizers.add(replace(" ", SPACE_MARK));
         root.putNull("pre_tokenizer");
-        root.set("post_processor", bosTemplate());
+        if (bos == null) {
+            root.putNull("post_processor");
+        } else {
+            root.set("post_processor", bosTemplate(bos, bosId));
+        }
         ArrayNode decoders = root.putObject("decoder").put("type", "Sequence").putArray("decoders");
         decoders.add(replace(SPACE_MARK, " "));
         decoders.addObject().put("type", "ByteFallback");
         decoders.addObject().put("type", "Fuse");
         decoders.addObject().put("type", "Strip").put("content", " ").put("start", 1).put("stop", 0);
+        root.set("model", bpeModel(names, merges, unk, true, false));
+        return root;
+    }
 
-        ObjectNode model = root.putObject("model");
+    /** tokenizer.json's opening: version, no truncation or padding, the added tokens. */
+    static ObjectNode header(List<AddedToken> added) {
+        ObjectNode root = NODES.objectNode();
+        root.put("version", "1.0");
+        root.putNull("truncation");
+        root.putNull("padding");
+        ArrayNode list = root.putArray("added_tokens");
+        for (AddedToken token : added) {
+            // normalized=false: matched in the raw text, so "<s>" is not first rewritten to "▁<s>"
+            list.addObject().put("id", token.id()).put("content", token.content()).put("single_word", false)
+                    .put("lstrip", false).put("rstrip", false).put("normalized", false).put("special", token.special());
+        }
+        return root;
+    }
+
+    /**
+     * The BPE model node.
+     *
+     * @param unk           the unknown token's name, or null for none (byte-level vocabularies cover every byte)
+     * @param ignoreMerges  take a pre-token that is itself in the vocabulary whole, before any merge (Llama 3)
+     */
+    static ObjectNode bpeModel(List<String> names, List<String[]> merges, String unk, boolean byteFallback,
+            boolean ignoreMerges) {
+        ObjectNode model = NODES.objectNode();
         model.put("type", "BPE").putNull("dropout");
-        model.put("unk_token", UNK).putNull("continuing_subword_prefix");
+        if (unk == null) {
+            model.putNull("unk_token");
+        } else {
+            model.put("unk_token", unk);
+        }
+        model.putNull("continuing_subword_prefix");
         model.putNull("end_of_word_suffix");
-        model.put("fuse_unk", true).put("byte_fallback", true).put("ignore_merges", false);
+        model.put("fuse_unk", unk != null).put("byte_fallback", byteFallback).put("ignore_merges", ignoreMerges);
         ObjectNode vocab = model.putObject("vocab");
         for (int id = 0; id < names.size(); id++) {
             vocab.put(names.get(id), id);
         }
         // pairs, not "left right" strings, so no piece can be misread at a space
         ArrayNode mergeList = model.putArray("merges");
-        for (Merge m : merges) {
-            mergeList.addArray().add(names.get(m.left())).add(names.get(m.right()));
+        for (String[] pair : merges) {
+            mergeList.addArray().add(pair[0]).add(pair[1]);
         }
-        return root;
+        return model;
     }
 
-    private static ObjectNode replace(String from, String to) {
+    static List<String[]> mergePairs(List<String> names, List<Merge> merges) {
+        List<String[]> pairs = new ArrayList<>(merges.size());
+        for (Merge m : merges) {
+            pairs.add(new String[] {names.get(m.left()), names.get(m.right())});
+        }
+        return pairs;
+    }
+
+    static ObjectNode replace(String from, String to) {
         ObjectNode node = NODES.objectNode().put("type", "Replace");
         node.putObject("pattern").put("String", from);
         return node.put("content", to);
     }
 
-    private static ObjectNode bosTemplate() {
+    /** A post-processor that puts BOS (named {@code bos}, id {@code bosId}) before each sequence. */
+    static ObjectNode bosTemplate(String bos, int bosId) {
         ObjectNode node = NODES.objectNode().put("type", "TemplateProcessing");
         ArrayNode single = node.putArray("single");
-        single.addObject().putObject("SpecialToken").put("id", BOS).put("type_id", 0);
+        single.addObject().putObject("SpecialToken").put("id", bos).put("type_id", 0);
         single.addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
         ArrayNode pair = node.putArray("pair");
-        pair.addObject().putObject("SpecialToken").put("id", BOS).put("type_id", 0);
+        pair.addObject().putObject("SpecialToken").put("id", bos).put("type_id", 0);
         pair.addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
-        pair.addObject().putObject("SpecialToken").put("id", BOS).put("type_id", 1);
+        pair.addObject().putObject("SpecialToken").put("id", bos).put("type_id", 1);
         pair.addObject().putObject("Sequence").put("id", "B").put("type_id", 1);
-        ObjectNode bos = node.putObject("special_tokens").putObject(BOS).put("id", BOS);
-        bos.putArray("ids").add(1);
-        bos.putArray("tokens").add(BOS);
+        ObjectNode special = node.putObject("special_tokens").putObject(bos).put("id", bos);
+        special.putArray("ids").add(bosId);
+        special.putArray("tokens").add(bos);
         return node;
     }
 

@@ -167,9 +167,11 @@ class ChatTemplateTest {
 
     @Test
     void aFailedRenderNamesTheTemplate() {
-        ChatTemplate template = ChatTemplate.of("{{ messages[0].content }}{{ nosuch(1) }}", "my-template.jinja", Map.of());
+        // fails only from the second message on, so it passes the one-message trial render at load
+        ChatTemplate template = ChatTemplate.of("{{ messages[0].content }}{% if messages|length > 1 %}{{ nosuch(1) }}{% endif %}",
+                "my-template.jinja", Map.of());
         ChatTemplate.RenderException e = assertThrows(ChatTemplate.RenderException.class,
-                () -> template.render(List.of(user("x")), false));
+                () -> template.render(List.of(user("x"), assistant("y")), false));
         assertTrue(e.getMessage().contains("my-template.jinja"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> template.render(List.of(), false));
     }
@@ -233,7 +235,8 @@ class ChatTemplateTest {
     @Test
     void generationTagRendersItsBody() {
         // transformers' AssistantTracker extension: outside assistant-mask tracking it just renders the block.
-        ChatTemplate template = ChatTemplate.of("{% generation %}{{ messages[2].content }}{% endgeneration %}", "test", Map.of());
+        ChatTemplate template = ChatTemplate.of("{% for m in messages %}{% if m.role == 'assistant' %}{% generation %}"
+                + "{{ m.content }}{% endgeneration %}{% endif %}{% endfor %}", "test", Map.of());
         assertEquals("Hi there.", template.render(FOUR, false));
     }
 

@@ -28,6 +28,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Random;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Measure prefill and decode throughput, time to first token and memory of a model (a harness that prints figures; no pass/fail).",
@@ -56,11 +60,13 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--batch-sizes", defaultValue = "1,4,16", split = ",", description = "Batch sizes (default: ${DEFAULT-VALUE}).")
     List<Integer> batchSizes;
 
-    @Option(names = "--prompt-tokens", defaultValue = "256", description = "Prompt length (default: ${DEFAULT-VALUE}).")
-    int promptTokens;
+    // The token counts have no picocli default: null means "not given", so defaults can shrink to fit a small
+    // model's context while values the user typed are checked against it instead (BenchSizes).
+    @Option(names = "--prompt-tokens", description = "Prompt length (default: 256, less if the model's context is shorter).")
+    Integer promptTokens;
 
-    @Option(names = "--new-tokens", defaultValue = "64", description = "Tokens generated per row (default: ${DEFAULT-VALUE}).")
-    int newTokens;
+    @Option(names = "--new-tokens", description = "Tokens generated per row (default: 64, less if the model's context is shorter).")
+    Integer newTokens;
 
     @Option(names = "--threads", defaultValue = "0", description = "ONNX Runtime threads, 0 = all cores (default: ${DEFAULT-VALUE}).")
     int threads;
@@ -68,14 +74,18 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--repeat", defaultValue = "3", description = "Runs per batch size (default: ${DEFAULT-VALUE}).")
     int repeat;
 
-    @Option(names = "--prefix-tokens", defaultValue = "300", description = "Shared-prefix test: instruction length, 0 to skip (default: ${DEFAULT-VALUE}).")
-    int prefixTokens;
+    @Option(names = "--prefix-tokens", description = "Shared-prefix test: instruction length, 0 to skip (default: 300, scaled down with "
+            + "--document-tokens if the model's context is shorter).")
+    Integer prefixTokens;
 
-    @Option(names = "--document-tokens", defaultValue = "200", description = "Shared-prefix test: per-row document length (default: ${DEFAULT-VALUE}).")
-    int documentTokens;
+    @Option(names = "--document-tokens", description = "Shared-prefix test: per-row document length (default: 200).")
+    Integer documentTokens;
 
     @Option(names = "--prefix-rows", defaultValue = "8", description = "Shared-prefix test: rows (default: ${DEFAULT-VALUE}).")
     int prefixRows;
+
+    /** The token counts in use, fitted to the model once it is open. */
+    private BenchSizes sizes;
 
     @Override
     public Integer call() throws Exception {
@@ -98,6 +108,11 @@ final class BenchCommand implements Callable<Integer> {
         }
         try (LlmEngine engine = LlmEngine.open(folder, EngineOptions.defaults().withThreads(threads).withKvBudget(4L << 30))) {
             int vocab = vocabSize(folder);
+            sizes = BenchSizes.fit(promptTokens, newTokens, prefixTokens, documentTokens, engine.model().contextLength());
+            sizes.notes().forEach(out::println);
+            int promptTokens = sizes.promptTokens();
+            int newTokens = sizes.newTokens();
+            int engineThreads = EngineOptions.defaults().withThreads(threads).threads();
             out.printf(Locale.ROOT, "model %s (%s), %s threads, prompt %d tokens, %d new tokens, %d runs per size%n",
                     folder, engine.model().precision(), threads == 0 ? "all" : threads, promptTokens, newTokens, repeat);
             out.printf(Locale.ROOT, "%6s %22s %22s %18s%n", "batch", "prefill tok/s", "decode tok/s (all rows)", "first token ms");
@@ -130,16 +145,17 @@ final class BenchCommand implements Callable<Integer> {
             long weightBytes = weightBytesPerStep(folder);
             if (batchOneDecode > 0) {
                 double achieved = weightBytes * batchOneDecode / 1e9;
-                double copy = copyBandwidth();
+                double copy = copyBandwidth(engineThreads);
                 out.printf(Locale.ROOT, "batch-1 decode reads %.0f MB of weights per token: %.1f GB/s achieved, %.0f%% of this "
-                        + "machine's measured copy bandwidth (%.1f GB/s)%n", weightBytes / 1e6, achieved, 100 * achieved / copy, copy);
+                        + "machine's copy bandwidth measured with the engine's %d threads (%.1f GB/s)%n", weightBytes / 1e6,
+                        achieved, 100 * achieved / copy, engineThreads, copy);
             }
             if (batchOneDecode > 0) {
                 long kvBytes = kvBytes(folder, 1, promptTokens + newTokens);
                 out.printf(Locale.ROOT, "Java heap allocated per decode step at batch 1: %,d bytes (the KV cache is %,d bytes; "
                         + "the logits row alone is %,d)%n", allocatedPerStep, kvBytes, vocab * 4L);
             }
-            if (prefixTokens > 0) {
+            if (sizes.prefixTokens() > 0) {
                 sharedPrefix(engine, out);
             }
             out.printf(Locale.ROOT, "peak RSS %.0f MiB%n", peakRssBytes() / 1048576.0);
@@ -157,9 +173,9 @@ final class BenchCommand implements Callable<Integer> {
         Random randomIds = new Random(seed);
         List<int[]> prompts = new ArrayList<>();
         for (int b = 0; b < batch; b++) {
-            prompts.add(randomIds.ints(promptTokens, 3, vocab).toArray());
+            prompts.add(randomIds.ints(sizes.promptTokens(), 3, vocab).toArray());
         }
-        List<GenerationResult> results = engine.generateIds(prompts, GenerationOptions.greedy(newTokens).withIgnoreEos(true));
+        List<GenerationResult> results = engine.generateIds(prompts, GenerationOptions.greedy(sizes.newTokens()).withIgnoreEos(true));
         for (GenerationResult result : results) {
             if (result.failed()) {
                 throw new IllegalStateException("benchmark row failed: " + result.error());
@@ -168,13 +184,15 @@ final class BenchCommand implements Callable<Integer> {
         return results;
     }
 
-    /** 300-token instruction + 200-token documents: prefill time with the prefix shared and without. */
+    /** An instruction (300 tokens by default) + per-row documents (200): prefill time with the prefix shared and without. */
     private void sharedPrefix(LlmEngine engine, PrintWriter out) {
-        String instruction = words(prefixTokens, engine, new Random(7));
+        int prefixTokens = sizes.prefixTokens();
+        int documentTokens = sizes.documentTokens();
+        String instruction = words("", prefixTokens, engine, new Random(7));
         List<Prompt> shared = new ArrayList<>();
         List<Prompt> plain = new ArrayList<>();
         for (int row = 0; row < prefixRows; row++) {
-            String text = instruction + words(documentTokens, engine, new Random(100 + row));
+            String text = words(instruction, documentTokens, engine, new Random(100 + row));
             GenerationOptions options = GenerationOptions.greedy(1).withIgnoreEos(true);
             shared.add(new Prompt(text, instruction, false, options));
             plain.add(new Prompt(text, "", false, options));
@@ -200,17 +218,23 @@ final class BenchCommand implements Callable<Integer> {
         return results.stream().mapToLong(GenerationResult::firstTokenNanos).max().orElse(0) / 1e6;
     }
 
-    /** Text of about {@code tokens} tokens for this model's tokenizer. */
-    private static String words(int tokens, LlmEngine engine, Random random) {
+    /**
+     * {@code start} followed by random words that add as many tokens as fit in {@code tokens} for this model's
+     * tokenizer, never more (BenchSizes promised that the prompt fits the context).
+     */
+    private static String words(String start, int tokens, LlmEngine engine, Random random) {
         String[] vocabulary = {"the", "report", "of", "patient", "contract", "market", "price", "summary", "data", "review",
                 "customer", "value", "plan", "risk", "team", "order", "service", "year", "model", "table"};
-        StringBuilder text = new StringBuilder();
-        while (engine.countTokens(text.toString()) < tokens) {
-            for (int i = 0; i < 16; i++) {
-                text.append(' ').append(vocabulary[random.nextInt(vocabulary.length)]);
+        int limit = engine.countTokens(start) + tokens;
+        StringBuilder text = new StringBuilder(start);
+        while (true) {
+            String word = " " + vocabulary[random.nextInt(vocabulary.length)];
+            if (engine.countTokens(text + word) > limit) {
+                // a word of several tokens may not fit where a shorter one would; stop at the first that does not
+                return text.toString();
             }
+            text.append(word);
         }
-        return text.toString();
     }
 
     private static int vocabSize(Path folder) throws Exception {
@@ -239,19 +263,47 @@ final class BenchCommand implements Callable<Integer> {
         return ((com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean()).getCurrentThreadAllocatedBytes();
     }
 
-    /** Single-threaded bulk copy of 256 MiB between direct buffers, best of 3, counting bytes read plus written. */
-    private static double copyBandwidth() {
-        ByteBuffer from = ByteBuffer.allocateDirect(256 << 20);
-        ByteBuffer to = ByteBuffer.allocateDirect(256 << 20);
-        double best = 0;
-        for (int i = 0; i < 3; i++) {
-            long start = System.nanoTime();
-            to.clear();
-            to.put(from.duplicate());
-            double seconds = (System.nanoTime() - start) / 1e9;
-            best = Math.max(best, 2.0 * (256 << 20) / seconds / 1e9);
+    /**
+     * Bulk copy of 256 MiB between direct buffers, split over {@code threads} threads, best of 3, in GB/s counting
+     * bytes read plus written. It uses the engine's thread count because one core alone cannot draw the memory
+     * bandwidth the engine's threads together do, and a figure from one thread made decode look above 100%.
+     */
+    static double copyBandwidth(int threads) throws InterruptedException {
+        int size = 256 << 20;
+        ByteBuffer from = ByteBuffer.allocateDirect(size);
+        ByteBuffer to = ByteBuffer.allocateDirect(size);
+        int slice = size / threads;
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            double best = 0;
+            for (int i = 0; i < 4; i++) {
+                List<Callable<Void>> copies = new ArrayList<>();
+                for (int t = 0; t < threads; t++) {
+                    int offset = t * slice;
+                    int length = t == threads - 1 ? size - offset : slice;
+                    copies.add(() -> {
+                        to.slice(offset, length).put(from.slice(offset, length));
+                        return null;
+                    });
+                }
+                long start = System.nanoTime();
+                for (Future<Void> copy : pool.invokeAll(copies)) {
+                    try {
+                        copy.get();
+                    } catch (ExecutionException e) {
+                        throw new IllegalStateException("copy bandwidth measurement failed", e.getCause());
+                    }
+                }
+                double seconds = (System.nanoTime() - start) / 1e9;
+                // the first pass also faults the pages in, so it does not count
+                if (i > 0) {
+                    best = Math.max(best, 2.0 * size / seconds / 1e9);
+                }
+            }
+            return best;
+        } finally {
+            pool.shutdownNow();
         }
-        return best;
     }
 
     private static long peakRssBytes() {

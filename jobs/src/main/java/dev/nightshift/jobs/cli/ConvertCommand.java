@@ -78,7 +78,8 @@ final class ConvertCommand implements Callable<Integer> {
             description = "Bits of the quantized lm_head, 8 or 4: 4 reads a quarter less per decoded token, at some accuracy (default: ${DEFAULT-VALUE}).")
     int lmHeadBits;
 
-    @Option(names = "--tokenizer", paramLabel = "FILE", description = "llama2.c tokenizer .bin to convert into tokenizer.json.")
+    @Option(names = "--tokenizer", paramLabel = "FILE", description = "Tokenizer to convert into tokenizer.json: a llama2.c tokenizer .bin, or a GGUF file "
+            + "(llama.cpp; its Llama 2 SentencePiece or Llama 3 BPE vocabulary).")
     Path tokenizer;
 
     @Override

@@ -1,5 +1,6 @@
 package dev.nightshift.jobs.cli;
 
+import dev.nightshift.engine.ChatTemplate;
 import dev.nightshift.engine.EngineOptions;
 import dev.nightshift.engine.ErrorCode;
 import dev.nightshift.engine.GenerationOptions;
@@ -99,6 +100,10 @@ final class GenerateCommand implements Callable<Integer> {
         List<Prompt> rows = new ArrayList<>();
         for (int i = 0; i < texts.size(); i++) {
             rows.add(new Prompt(texts.get(i), "", chat, base.withSeed(seed + i)));
+        }
+        if (chat) {
+            // a missing or broken template fails every row: say so once, before the model loads
+            ChatTemplate.load(model);
         }
         PrintWriter out = spec.commandLine().getOut();
         try (LlmEngine engine = LlmEngine.open(model, EngineOptions.defaults().withThreads(threads).withProvider(provider))) {

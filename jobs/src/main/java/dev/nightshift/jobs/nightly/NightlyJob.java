@@ -342,10 +342,13 @@ public final class NightlyJob {
 
     private List<TaskSpec> taskSpecs() {
         boolean modelHasTemplate;
+        String templateProblem = null;
         try {
+            // find() parses and trial-renders the template, so a broken one is found here, before any inference
             modelHasTemplate = ChatTemplate.find(Path.of(config.model().path())).isPresent();
         } catch (IOException | RuntimeException e) {
-            modelHasTemplate = false;
+            modelHasTemplate = true;
+            templateProblem = e.getMessage();
         }
         List<TaskSpec> specs = new ArrayList<>();
         for (JobConfig.Task task : config.tasks()) {
@@ -354,6 +357,12 @@ public final class NightlyJob {
                 case "false" -> false;
                 default -> modelHasTemplate;
             };
+            if (chat && templateProblem != null) {
+                // running on without the template would send every prompt unformatted (or, before, half-rendered)
+                throw new JobConfigException(config.locations().of("model.path") + ": task " + task.name()
+                        + " uses the model's chat template, which cannot be used: " + templateProblem
+                        + "; fix the template or set the task's chat: false");
+            }
             specs.add(TaskSpec.of(task, chat));
         }
         return specs;

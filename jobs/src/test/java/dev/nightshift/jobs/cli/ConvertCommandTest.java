@@ -47,6 +47,21 @@ class ConvertCommandTest {
     }
 
     @Test
+    void convertsATokenizerFromAGgufFile() throws Exception {
+        Path to = work.resolve("gguf-tokenizer");
+        Outcome outcome = run("convert", "--random", "32,64,1,2,1,32000,64", "--to", to.toString(), "--precision", "fp32",
+                "--tokenizer", dev.nightshift.RealTokenizers.gguf("ggml-vocab-llama-spm.gguf").toString());
+        assertEquals(0, outcome.code(), outcome.err());
+        assertTrue(Files.readString(to.resolve("tokenizer_config.json")).contains("\"bos_token\" : \"<s>\""));
+        assertTrue(Files.size(to.resolve("tokenizer.json")) > 1_000_000, "a 32,000-piece vocabulary with its merges");
+
+        Outcome mismatch = run("convert", "--random", "tiny", "--to", work.resolve("gguf-mismatch").toString(),
+                "--tokenizer", dev.nightshift.RealTokenizers.gguf("ggml-vocab-llama-spm.gguf").toString());
+        assertEquals(2, mismatch.code(), mismatch.out());
+        assertTrue(mismatch.err().contains("has 32000 tokens but the checkpoint's vocabulary has"), mismatch.err());
+    }
+
+    @Test
     void badUsageExitsWithCode2AndOneLineReason() {
         Outcome missingTo = run("convert", "--from", "x");
         assertEquals(2, missingTo.code());

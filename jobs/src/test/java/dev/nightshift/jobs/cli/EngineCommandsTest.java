@@ -52,6 +52,19 @@ class EngineCommandsTest {
     }
 
     @Test
+    void generateWithChatRefusesABrokenTemplateBeforeLoadingTheModel() throws Exception {
+        Path folder = work.resolve("bad-template");
+        ConvertCommandTest.Outcome converted = run("convert", "--from", SharedFiles.stories260K().toString(),
+                "--tokenizer", SharedFiles.tok512().toString(), "--to", folder.toString(), "--precision", "fp32");
+        assertEquals(0, converted.code(), converted.err());
+        java.nio.file.Files.writeString(folder.resolve("chat_template.jinja"), "{{ bos_token }}{{ messages[0]['content'] }");
+        ConvertCommandTest.Outcome outcome = run("generate", "--model", folder.toString(), "--chat", "--prompt", "Hi");
+        assertEquals(2, outcome.code(), outcome.out());
+        assertTrue(outcome.err().contains(folder.resolve("chat_template.jinja") + " is not valid Jinja: unexpected '}'"),
+                outcome.err());
+    }
+
+    @Test
     void benchPrintsFigures() {
         ConvertCommandTest.Outcome outcome = run("bench", "--random", "tiny", "--batch-sizes", "1,2", "--prompt-tokens", "16",
                 "--new-tokens", "4", "--repeat", "1", "--prefix-tokens", "20", "--document-tokens", "10", "--prefix-rows", "2");
@@ -59,5 +72,29 @@ class EngineCommandsTest {
         assertTrue(outcome.out().contains("prefill tok/s"), outcome.out());
         assertTrue(outcome.out().contains("shared prefix (2 rows"), outcome.out());
         assertTrue(outcome.out().contains("peak RSS"), outcome.out());
+    }
+
+    @Test
+    void benchDefaultsFitA512TokenModel() {
+        // stories260K's context is 512: the default shared-prefix test (300 + 200 tokens, plus BOS) used to overflow it
+        ConvertCommandTest.Outcome outcome = run("bench", "--model", stories.toString(), "--batch-sizes", "1", "--repeat", "1",
+                "--prefix-rows", "2");
+        assertEquals(0, outcome.code(), outcome.err() + outcome.out());
+        assertTrue(outcome.out().contains("prompt 256 tokens, 64 new tokens"), outcome.out());
+        assertTrue(outcome.out().contains("shared prefix (2 rows, 300-token instruction + 200-token documents)"), outcome.out());
+        assertTrue(outcome.out().contains("copy bandwidth measured with the engine's"), outcome.out());
+    }
+
+    @Test
+    void benchRefusesExplicitSizesBeyondTheContext() {
+        ConvertCommandTest.Outcome prompt = run("bench", "--model", stories.toString(), "--prompt-tokens", "500",
+                "--new-tokens", "64");
+        assertEquals(2, prompt.code(), prompt.out());
+        assertTrue(prompt.err().contains("= 564 tokens do not fit the model's context of 512 tokens"), prompt.err());
+
+        ConvertCommandTest.Outcome prefix = run("bench", "--model", stories.toString(), "--prefix-tokens", "400",
+                "--document-tokens", "200");
+        assertEquals(2, prefix.code(), prefix.out());
+        assertTrue(prefix.err().contains("context of 512 tokens"), prefix.err());
     }
 }

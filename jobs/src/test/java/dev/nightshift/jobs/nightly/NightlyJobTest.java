@@ -214,6 +214,18 @@ class NightlyJobTest {
     }
 
     @Test
+    void aBrokenChatTemplateStopsTheJobBeforeInference() throws Exception {
+        JobFiles files = new JobFiles(dir).documents(4, Map.of());
+        // one brace missing: the template used to render literally, so every prompt lost its document
+        JobFiles.write(files.model.resolve("tokenizer_config.json"),
+                "{\"chat_template\": \"{{ bos_token }}{{ messages[0]['content'] }\", \"bos_token\": \"<s>\"}");
+        JobConfigException e = badRun(JobConfigLoader.parse(files.yaml("Summarize: {text}", 100, ""), "job.yaml"));
+        assertTrue(e.getMessage().contains("tokenizer_config.json \"chat_template\""), e.getMessage());
+        assertTrue(e.getMessage().contains("unexpected '}'"), e.getMessage());
+        assertTrue(e.getMessage().contains("set the task's chat: false"), e.getMessage());
+    }
+
+    @Test
     void oddColumnNamesAreQuotedAndKeepLatestKeepsTheNewestVersion() {
         JobFiles files = new JobFiles(dir);
         JobFiles.write(files.docs, """
