@@ -29,7 +29,7 @@ public final class SummarizeTask extends Task {
         this.maxWords = maxWords;
     }
 
-    private static int checkMaxWords(int maxWords) {
+    static int checkMaxWords(int maxWords) {
         if (maxWords < 0) {
             throw new TaskOptionException(MAX_WORDS, "max_words must be 0 (no limit) or positive, got " + maxWords);
         }

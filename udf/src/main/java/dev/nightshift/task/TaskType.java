@@ -87,6 +87,22 @@ public enum TaskType {
     }
 
     /**
+     * Checks this kind's own options (labels, fields, max_words) before there is a prompt, as {@link #create} does;
+     * a config reader calls it to report option errors before prompt errors.
+     *
+     * @throws TaskOptionException naming the option that is wrong
+     */
+    public void checkOptions(List<String> labels, List<String> fields, int maxWords) {
+        switch (this) {
+            case SUMMARIZE -> SummarizeTask.checkMaxWords(maxWords);
+            case CLASSIFY -> ClassifyTask.checkLabels(labels);
+            case EXTRACT -> ExtractTask.checkFields(fields);
+            case GENERATE -> {
+            }
+        }
+    }
+
+    /**
      * Builds a task of this kind; options it does not use must be empty (labels, fields) or 0 (max words).
      *
      * @throws TaskOptionException naming the option that is wrong (labels, fields, max_words, prompt)

@@ -89,6 +89,8 @@ class ClassifyTaskTest {
                 () -> new ClassifyTask(null, List.of("Sports", " Sports"), greedy));
         assertEquals("labels 'Sports' and ' Sports' are the same answer once white space is trimmed; remove one of them",
                 trimmed.getMessage());
+        assertEquals("labels", assertThrows(TaskOptionException.class,
+                () -> TaskType.CLASSIFY.checkOptions(List.of("a", "a"), List.of(), 0)).key());
         TaskOptionException prompt = assertThrows(TaskOptionException.class,
                 () -> new ClassifyTask("x {text", List.of("a", "b"), greedy));
         assertEquals("prompt", prompt.key());

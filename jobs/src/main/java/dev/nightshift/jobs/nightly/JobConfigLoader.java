@@ -171,13 +171,18 @@ public final class JobConfigLoader {
                     throw t.error(key, key + " applies to " + owner.id() + " tasks, not " + type.id());
                 }
             }
+            try {
+                type.checkOptions(labels, fields, maxWords);
+            } catch (TaskOptionException e) {
+                throw t.error(e.key(), e.getMessage());
+            }
             String prompt = t.string("prompt", type.defaultPrompt() == null, type.defaultPrompt());
             String chat = t.string("chat", false, "auto").toLowerCase(Locale.ROOT);
-            // the task checks its own options (labels, fields, max_words) and parses the prompt
-            Task partial = task(t, type, prompt, labels, fields, maxWords, GenerationOptions.greedy(1));
             if (!List.of("auto", "true", "false").contains(chat)) {
                 throw t.error("chat", "use auto, true or false, got '" + chat + "'");
             }
+            // the task parses the prompt and binds its constants
+            Task partial = task(t, type, prompt, labels, fields, maxWords, GenerationOptions.greedy(1));
             checkPrompt(t, partial, known);
             GenerationOptions generation = generation(t.section("generation", false), type);
             t.finish();
