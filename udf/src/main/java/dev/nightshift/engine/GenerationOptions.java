@@ -1,9 +1,10 @@
 package dev.nightshift.engine;
 
+import java.io.Serializable;
 import java.util.List;
 
 /**
- * Per-row generation settings.
+ * Per-row generation settings. Serializable, so a task's settings travel to Spark executors as they are.
  *
  * @param maxNewTokens      most tokens to generate (at least 1)
  * @param temperature       0 for greedy; otherwise logits are divided by it before sampling
@@ -17,7 +18,8 @@ import java.util.List;
  */
 public record GenerationOptions(int maxNewTokens, double temperature, int topK, double topP,
                                 double repetitionPenalty, long seed, List<String> stopStrings,
-                                OverflowPolicy overflow, boolean ignoreEos) {
+                                OverflowPolicy overflow, boolean ignoreEos)
+        implements Serializable {
 
     public GenerationOptions(int maxNewTokens, double temperature, int topK, double topP, double repetitionPenalty,
                              long seed, List<String> stopStrings, OverflowPolicy overflow) {

@@ -1,11 +1,9 @@
 package dev.nightshift.jobs.nightly;
 
 import dev.nightshift.engine.ErrorCode;
-import dev.nightshift.engine.GenerationOptions;
-import dev.nightshift.engine.GenerationResult;
-import dev.nightshift.engine.LabelScores;
 import dev.nightshift.engine.Prompt;
 import dev.nightshift.engine.TextGenerator;
+import dev.nightshift.task.TaskOutput;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Row;
 import org.apache.spark.util.CollectionAccumulator;
@@ -17,7 +15,6 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.NoSuchElementException;
 
@@ -102,12 +99,11 @@ final class InferencePartition implements MapPartitionsFunction<Row, Row> {
                 engine.model().id(), modelFingerprint, runId);
     }
 
-    /** One batch of one task. */
+    /** One batch of one task: the task calls the engine and reads its answers; this adds lineage and latency. */
     private List<ResultRow> run(TextGenerator engine, TaskSpec task, List<Row> batch) {
         List<ResultRow.WorkItem> good = new ArrayList<>();
         List<Prompt> prompts = new ArrayList<>();
         List<ResultRow> out = new ArrayList<>(batch.size());
-        GenerationOptions options = task.generation().options();
         for (Row item : batch) {
             ResultRow.WorkItem work = workItem(engine, task, item);
             String problem = item.getAs("problem");
@@ -116,23 +112,15 @@ final class InferencePartition implements MapPartitionsFunction<Row, Row> {
                 continue;
             }
             good.add(work);
-            prompts.add(task.template().prompt(item.getList(item.fieldIndex("prompt_parts")), task.chat(), options));
+            prompts.add(task.task().prompt(item.getList(item.fieldIndex("prompt_parts")), task.chat()));
         }
         if (!good.isEmpty()) {
             long started = System.nanoTime();
             try {
-                if (task.type() == TaskType.CLASSIFY) {
-                    List<LabelScores> scores = engine.classify(prompts, task.labels());
-                    long each = (System.nanoTime() - started) / good.size() / 1_000_000;
-                    for (int i = 0; i < good.size(); i++) {
-                        out.add(classified(good.get(i), scores.get(i), each));
-                    }
-                } else {
-                    List<GenerationResult> results = engine.generate(prompts);
-                    long each = (System.nanoTime() - started) / good.size() / 1_000_000;
-                    for (int i = 0; i < good.size(); i++) {
-                        out.add(generated(task, good.get(i), results.get(i), each));
-                    }
+                List<TaskOutput> outputs = task.task().run(engine, prompts);
+                long each = (System.nanoTime() - started) / good.size() / 1_000_000;
+                for (int i = 0; i < good.size(); i++) {
+                    out.add(row(good.get(i), outputs.get(i), each));
                 }
             } catch (RuntimeException e) {
                 // The engine promises per-row errors; anything else is still confined to this batch's rows.
@@ -158,45 +146,14 @@ final class InferencePartition implements MapPartitionsFunction<Row, Row> {
         return out;
     }
 
-    private static ResultRow classified(ResultRow.WorkItem work, LabelScores scores, long latencyMs) {
-        if (scores.failed()) {
-            return ResultRow.failed(work, scores.error(), scores.promptTokens(), 0, null, scores.warning(), latencyMs);
+    /** A task's output as a result row; latency is the engine's own time for the row, else the batch's share. */
+    private static ResultRow row(ResultRow.WorkItem work, TaskOutput output, long batchMs) {
+        long latencyMs = output.engineNanos() > 0 ? output.engineNanos() / 1_000_000 : batchMs;
+        if (output.failed()) {
+            return ResultRow.failed(work, output.error(), output.promptTokens(), output.outputTokens(), output.output(),
+                    output.warning(), latencyMs);
         }
-        String label = scores.bestLabel();
-        double score = scores.probabilities()[scores.best()];
-        return ResultRow.succeeded(work, label, label, score, null, scores.promptTokens(), scores.bestAnswerTokens(),
-                "stop", scores.warning(), latencyMs);
-    }
-
-    private static ResultRow generated(TaskSpec task, ResultRow.WorkItem work, GenerationResult result, long batchMs) {
-        long latencyMs = result.firstTokenNanos() + result.decodeNanos() > 0
-                ? (result.firstTokenNanos() + result.decodeNanos()) / 1_000_000 : batchMs;
-        if (result.failed()) {
-            return ResultRow.failed(work, result.error(), result.promptTokens(), 0, null, result.warning(), latencyMs);
-        }
-        String output = result.text();
-        String fields = null;
-        String finish = result.finishReason().name().toLowerCase(Locale.ROOT);
-        String warning = result.warning();
-        if (task.type() == TaskType.SUMMARIZE) {
-            OutputParser.Trimmed trimmed = OutputParser.summary(output, task.maxWords());
-            output = trimmed.text();
-            warning = join(warning, trimmed.warning());
-        } else if (task.type() == TaskType.EXTRACT) {
-            OutputParser.Extracted parsed = OutputParser.fields(output, task.fields(), finish.equals("length"),
-                    task.generation().maxNewTokens());
-            if (parsed.error() != null) {
-                return ResultRow.failed(work, parsed.error(), result.promptTokens(), result.generatedTokens(), output,
-                        warning, latencyMs);
-            }
-            fields = parsed.json();
-            warning = join(warning, parsed.warning());
-        }
-        return ResultRow.succeeded(work, output, null, null, fields, result.promptTokens(), result.generatedTokens(),
-                finish, warning, latencyMs);
-    }
-
-    private static String join(String a, String b) {
-        return a == null ? b : b == null ? a : a + "; " + b;
+        return ResultRow.succeeded(work, output.output(), output.label(), output.score(), output.fields(),
+                output.promptTokens(), output.outputTokens(), output.finishReason(), output.warning(), latencyMs);
     }
 }

@@ -1,5 +1,8 @@
 package dev.nightshift.jobs.nightly;
 
+import dev.nightshift.engine.GenerationOptions;
+import dev.nightshift.task.TaskType;
+
 import java.io.Serializable;
 import java.util.List;
 import java.util.Map;
@@ -106,7 +109,7 @@ public record JobConfig(String name, Source source, List<Task> tasks, Model mode
      * @param generation decoding settings
      */
     public record Task(String name, TaskType type, String prompt, String chat, List<String> labels, List<String> fields,
-                       int maxWords, GenerationSettings generation) {
+                       int maxWords, GenerationOptions generation) {
         public Task {
             labels = List.copyOf(labels);
             fields = List.copyOf(fields);
@@ -114,6 +117,15 @@ public record JobConfig(String name, Source source, List<Task> tasks, Model mode
 
         public Task withPrompt(String value) {
             return new Task(name, type, value, chat, labels, fields, maxWords, generation);
+        }
+
+        /**
+         * The task-layer task this config describes (what the job, the SQL functions and eval run).
+         *
+         * @throws dev.nightshift.task.TaskOptionException when an option is unusable (the loader has checked them)
+         */
+        public dev.nightshift.task.Task definition() {
+            return type.create(prompt, labels, fields, maxWords, generation);
         }
     }
 

@@ -1,6 +1,14 @@
 package dev.nightshift.jobs.nightly;
 
+import dev.nightshift.engine.GenerationOptions;
 import dev.nightshift.engine.OverflowPolicy;
+import dev.nightshift.task.ClassifyTask;
+import dev.nightshift.task.ExtractTask;
+import dev.nightshift.task.PromptTemplate;
+import dev.nightshift.task.SummarizeTask;
+import dev.nightshift.task.Task;
+import dev.nightshift.task.TaskOptionException;
+import dev.nightshift.task.TaskType;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.error.Mark;
@@ -39,7 +47,6 @@ import java.util.regex.Pattern;
 public final class JobConfigLoader {
 
     private static final Pattern TASK_NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}");
-    private static final Pattern FIELD_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,63}");
     private static final Pattern SCHEME = Pattern.compile("[A-Za-z][A-Za-z0-9+.-]*:/.*");
 
     private final String file;
@@ -153,64 +160,49 @@ public final class JobConfigLoader {
             } catch (IllegalArgumentException e) {
                 throw t.error("type", e.getMessage());
             }
-            List<String> labels = t.strings("labels", type == TaskType.CLASSIFY);
-            List<String> fields = t.strings("fields", type == TaskType.EXTRACT);
-            int maxWords = t.integer("max_words", type == TaskType.SUMMARIZE ? 60 : 0, SettingRange.MAX_WORDS);
-            onlyFor(t, "labels", !labels.isEmpty(), type, TaskType.CLASSIFY);
-            onlyFor(t, "fields", !fields.isEmpty(), type, TaskType.EXTRACT);
-            onlyFor(t, "max_words", t.has("max_words"), type, TaskType.SUMMARIZE);
-            if (type == TaskType.CLASSIFY) {
-                if (labels.size() < 2 || new HashSet<>(labels).size() != labels.size()
-                        || labels.stream().anyMatch(String::isBlank)) {
-                    throw t.error("labels", "classify needs at least two distinct, non-empty labels, got " + labels);
-                }
-                // Scored after the same separator, ' Sports' and 'Sports' are one answer: the results could not tell them apart.
-                Map<String, String> trimmed = new java.util.LinkedHashMap<>();
-                for (String label : labels) {
-                    String other = trimmed.putIfAbsent(label.strip(), label);
-                    if (other != null) {
-                        throw t.error("labels", "labels '" + other + "' and '" + label + "' are the same answer once "
-                                + "white space is trimmed; remove one of them");
-                    }
+            List<String> labels = t.strings(ClassifyTask.LABELS, type.optionKeys().contains(ClassifyTask.LABELS));
+            List<String> fields = t.strings(ExtractTask.FIELDS, type.optionKeys().contains(ExtractTask.FIELDS));
+            int maxWords = t.integer(SummarizeTask.MAX_WORDS, type.defaultMaxWords(), SettingRange.MAX_WORDS);
+            Map<String, Boolean> present = Map.of(ClassifyTask.LABELS, !labels.isEmpty(),
+                    ExtractTask.FIELDS, !fields.isEmpty(), SummarizeTask.MAX_WORDS, t.has(SummarizeTask.MAX_WORDS));
+            for (String key : TaskType.OPTION_KEYS) {
+                TaskType owner = TaskType.owning(key);
+                if (present.get(key) && type != owner) {
+                    throw t.error(key, key + " applies to " + owner.id() + " tasks, not " + type.id());
                 }
             }
-            for (String field : fields) {
-                if (!FIELD_NAME.matcher(field).matches()) {
-                    throw t.error("fields", "field '" + field + "' must be a plain name (letters, digits, _)");
-                }
+            try {
+                type.checkOptions(labels, fields, maxWords);
+            } catch (TaskOptionException e) {
+                throw t.error(e.key(), e.getMessage());
             }
-            if (new HashSet<>(fields).size() != fields.size()) {
-                throw t.error("fields", "fields repeat: " + fields);
-            }
-            String prompt = t.string("prompt", type == TaskType.GENERATE, PromptTemplate.defaultFor(type));
+            String prompt = t.string("prompt", type.defaultPrompt() == null, type.defaultPrompt());
             String chat = t.string("chat", false, "auto").toLowerCase(Locale.ROOT);
             if (!List.of("auto", "true", "false").contains(chat)) {
                 throw t.error("chat", "use auto, true or false, got '" + chat + "'");
             }
-            JobConfig.Task partial = new JobConfig.Task(name, type, prompt, chat, labels, fields, maxWords,
-                    GenerationSettings.greedy(1));
+            // the task parses the prompt and binds its constants
+            Task partial = task(t, type, prompt, labels, fields, maxWords, GenerationOptions.greedy(1));
             checkPrompt(t, partial, known);
-            GenerationSettings generation = generation(t.section("generation", false), type);
+            GenerationOptions generation = generation(t.section("generation", false), type);
             t.finish();
             tasks.add(new JobConfig.Task(name, type, prompt, chat, labels, fields, maxWords, generation));
         }
         return tasks;
     }
 
-    private static void onlyFor(Section t, String key, boolean present, TaskType type, TaskType owner) {
-        if (present && type != owner) {
-            throw t.error(key, key + " applies to " + owner.id() + " tasks, not " + type.id());
+    private static Task task(Section t, TaskType type, String prompt, List<String> labels, List<String> fields,
+                             int maxWords, GenerationOptions generation) {
+        try {
+            return type.create(prompt, labels, fields, maxWords, generation);
+        } catch (TaskOptionException e) {
+            throw t.error(e.key(), e.getMessage());
         }
     }
 
-    private void checkPrompt(Section t, JobConfig.Task task, Set<String> columns) {
-        PromptTemplate template;
-        try {
-            template = PromptTemplate.parse(task.prompt());
-        } catch (IllegalArgumentException e) {
-            throw t.error("prompt", e.getMessage());
-        }
-        Set<String> constants = TaskSpec.constants(task).keySet();
+    private void checkPrompt(Section t, Task task, Set<String> columns) {
+        PromptTemplate template = PromptTemplate.parse(task.prompt());
+        Set<String> constants = task.constants().keySet();
         for (String placeholder : template.placeholders()) {
             if (!columns.contains(placeholder) && !constants.contains(placeholder)) {
                 List<String> usable = new ArrayList<>(columns);
@@ -225,13 +217,8 @@ public final class JobConfigLoader {
         }
     }
 
-    private GenerationSettings generation(Section g, TaskType type) {
-        int defaultTokens = switch (type) {
-            case CLASSIFY -> 1;
-            case SUMMARIZE -> 96;
-            case EXTRACT, GENERATE -> 128;
-        };
-        int maxNewTokens = g.integer("max_new_tokens", defaultTokens, SettingRange.MAX_NEW_TOKENS);
+    private GenerationOptions generation(Section g, TaskType type) {
+        int maxNewTokens = g.integer("max_new_tokens", type.defaultMaxNewTokens(), SettingRange.MAX_NEW_TOKENS);
         double temperature = g.decimal("temperature", 0, SettingRange.TEMPERATURE);
         int topK = g.integer("top_k", 0, SettingRange.TOP_K);
         double topP = g.decimal("top_p", 1, SettingRange.TOP_P);
@@ -250,7 +237,7 @@ public final class JobConfigLoader {
         }
         g.finish();
         try {
-            return new GenerationSettings(maxNewTokens, temperature, topK, topP, repetition, seed, stop, overflow);
+            return new GenerationOptions(maxNewTokens, temperature, topK, topP, repetition, seed, stop, overflow);
         } catch (IllegalArgumentException e) {
             throw g.error("", e.getMessage());
         }

@@ -14,7 +14,7 @@ import java.util.Map;
 
 /**
  * One document row to one work item per task: the rendered prompt's parts (literal text and filled placeholders, as
- * {@link PromptTemplate#renderParts} gives them) and its input hash. Input rows hold the
+ * {@link dev.nightshift.task.PromptTemplate#renderParts} gives them) and its input hash. Input rows hold the
  * document's columns in the order of {@code placeholders} (doc id first, then text); rendering runs on executors.
  */
 final class WorkItems implements FlatMapFunction<Row, Row> {

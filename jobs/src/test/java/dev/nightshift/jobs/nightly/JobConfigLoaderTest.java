@@ -1,5 +1,6 @@
 package dev.nightshift.jobs.nightly;
 
+import dev.nightshift.task.TaskType;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;

@@ -1,4 +1,4 @@
-package dev.nightshift.jobs.nightly;
+package dev.nightshift.task;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.json.JsonReadFeature;
@@ -6,13 +6,33 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.nightshift.engine.ErrorCode;
+import dev.nightshift.engine.FinishReason;
+import dev.nightshift.engine.GenerationOptions;
+import dev.nightshift.engine.GenerationResult;
+import dev.nightshift.engine.Prompt;
+import dev.nightshift.engine.TextGenerator;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
 
-/** Generated text to what the results table stores: trimmed summaries, and extracted fields as JSON. */
-public final class OutputParser {
+/**
+ * A JSON object with the configured fields: the engine's {@code generate}, then a lenient parse of the first complete
+ * object in the answer, reduced to exactly the fields. The raw answer stays in {@code output}.
+ */
+public final class ExtractTask extends Task {
 
+    /** Config key of the field names. */
+    public static final String FIELDS = "fields";
+    static final List<String> OPTION_KEYS = List.of(FIELDS);
+    static final String DEFAULT_PROMPT = "Read the following text and answer with a JSON object with the fields {fields}. "
+            + "Use null for a field the text does not mention.\n\n{text}\n\nJSON:";
+    static final int DEFAULT_MAX_NEW_TOKENS = 128;
+
+    private static final Pattern FIELD_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,63}");
     private static final ObjectMapper LENIENT = JsonMapper.builder()
             .enable(JsonReadFeature.ALLOW_SINGLE_QUOTES, JsonReadFeature.ALLOW_UNQUOTED_FIELD_NAMES,
                     JsonReadFeature.ALLOW_TRAILING_COMMA, JsonReadFeature.ALLOW_JAVA_COMMENTS,
@@ -20,25 +40,72 @@ public final class OutputParser {
             .build();
     private static final ObjectMapper STRICT = new ObjectMapper();
 
-    private OutputParser() {
+    private final List<String> fields;
+
+    /** @throws TaskOptionException for unusable fields (key "fields") or prompt (key "prompt") */
+    public ExtractTask(String prompt, List<String> fields, GenerationOptions generation) {
+        super(prompt, generation, constants(checkFields(fields)));
+        this.fields = List.copyOf(fields);
     }
 
-    /** A summary: surrounding whitespace removed, cut to {@code maxWords} words (0 = no limit). */
-    public static Trimmed summary(String text, int maxWords) {
-        String stripped = text == null ? "" : text.strip();
-        if (maxWords <= 0 || stripped.isEmpty()) {
-            return new Trimmed(stripped, null);
+    /** At least one field; each a plain name (letters, digits, _); none repeated. */
+    static List<String> checkFields(List<String> fields) {
+        if (fields.isEmpty()) {
+            throw new TaskOptionException(FIELDS, "extract needs at least one field");
         }
-        String[] words = stripped.split("\\s+");
-        if (words.length <= maxWords) {
-            return new Trimmed(stripped, null);
+        for (String field : fields) {
+            if (!FIELD_NAME.matcher(field).matches()) {
+                throw new TaskOptionException(FIELDS, "field '" + field + "' must be a plain name (letters, digits, _)");
+            }
         }
-        return new Trimmed(String.join(" ", List.of(words).subList(0, maxWords)),
-                "summary cut from " + words.length + " to " + maxWords + " words (max_words)");
+        if (new HashSet<>(fields).size() != fields.size()) {
+            throw new TaskOptionException(FIELDS, "fields repeat: " + fields);
+        }
+        return fields;
     }
 
-    /** A text after cleanup, and a note when something was changed or could not be read. */
-    public record Trimmed(String text, String warning) {
+    private static Map<String, String> constants(List<String> fields) {
+        return Map.of("fields", String.join(", ", fields));
+    }
+
+    @Override
+    public TaskType type() {
+        return TaskType.EXTRACT;
+    }
+
+    @Override
+    public Map<String, String> constants() {
+        return constants(fields);
+    }
+
+    @Override
+    public List<String> fields() {
+        return fields;
+    }
+
+    @Override
+    public List<TaskOutput> run(TextGenerator engine, List<Prompt> prompts) {
+        return GenerateTask.generate(engine, prompts, this::output);
+    }
+
+    /**
+     * The answer's fields as JSON beside the raw answer. An object cut by {@code max_new_tokens} fails the row with
+     * {@code OUTPUT_TRUNCATED} (the raw answer kept); what is missing, extra or unreadable is a warning.
+     */
+    public TaskOutput output(GenerationResult result) {
+        TaskOutput generated = GenerateTask.generated(result);
+        if (generated.failed()) {
+            return generated;
+        }
+        Extracted parsed = fields(generated.output(), fields, result.finishReason() == FinishReason.LENGTH,
+                generation().maxNewTokens());
+        if (parsed.error() != null) {
+            return TaskOutput.failed(parsed.error(), generated.promptTokens(), generated.outputTokens(),
+                    generated.output(), generated.warning(), generated.engineNanos());
+        }
+        return new TaskOutput(generated.output(), null, null, parsed.json(), generated.promptTokens(),
+                generated.outputTokens(), generated.finishReason(), null,
+                TaskOutput.join(generated.warning(), parsed.warning()), generated.engineNanos());
     }
 
     /**
@@ -76,14 +143,14 @@ public final class OutputParser {
                     break;
                 }
             } catch (Exception e) {
-                problem = "the output's JSON object does not parse: " + Reason.of(e);
+                problem = "the output's JSON object does not parse: " + reason(e);
             }
         }
         if (parsed == null && scan.openAt() >= 0) {
             String message = "the output's JSON object starting at character " + scan.openAt()
                     + " is not closed: the output ended inside it";
             if (cutByLength) {
-                return new Extracted(null, null, dev.nightshift.engine.ErrorCode.OUTPUT_TRUNCATED.message(message
+                return new Extracted(null, null, ErrorCode.OUTPUT_TRUNCATED.message(message
                         + " at max_new_tokens (" + maxNewTokens + "); raise generation.max_new_tokens for this task"));
             }
             problem = message;
@@ -117,6 +184,20 @@ public final class OutputParser {
             warning = warning.substring(0, warning.length() - 1);
         }
         return new Extracted(out.toString(), warning, null);
+    }
+
+    /** The first non-blank line of the message, else of a cause's, else the exception's kind (as jobs' Reason.of). */
+    private static String reason(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            String message = t.getMessage();
+            if (message != null) {
+                String line = message.lines().map(String::strip).filter(l -> !l.isEmpty()).findFirst().orElse("");
+                if (!line.isEmpty()) {
+                    return line;
+                }
+            }
+        }
+        return e.getClass().getSimpleName();
     }
 
     /**
@@ -156,5 +237,4 @@ public final class OutputParser {
         }
         return new Scan(objects, depth > 0 ? start : -1);
     }
-
 }

@@ -1,4 +1,4 @@
-package dev.nightshift.jobs.nightly;
+package dev.nightshift.task;
 
 import dev.nightshift.engine.GenerationOptions;
 import dev.nightshift.engine.Prompt;
@@ -157,17 +157,6 @@ public final class PromptTemplate implements Serializable {
     /** The template as written in the config. */
     public String source() {
         return source;
-    }
-
-    /** The default prompt of a task type (generate has none: its prompt is required). */
-    public static String defaultFor(TaskType type) {
-        return switch (type) {
-            case SUMMARIZE -> "Summarize the following text in at most {max_words} words.\n\n{text}\n\nSummary:";
-            case CLASSIFY -> "Classify the following text as one of: {labels}.\n\n{text}\n\nAnswer:";
-            case EXTRACT -> "Read the following text and answer with a JSON object with the fields {fields}. "
-                    + "Use null for a field the text does not mention.\n\n{text}\n\nJSON:";
-            case GENERATE -> null;
-        };
     }
 
     @Override

@@ -1,4 +1,4 @@
-package dev.nightshift.jobs.nightly;
+package dev.nightshift.task;
 
 import org.junit.jupiter.api.Test;
 
@@ -32,20 +32,20 @@ class PromptTemplateTest {
 
     @Test
     void summariesAreCutToMaxWords() {
-        OutputParser.Trimmed cut = OutputParser.summary("  one two three four  ", 3);
+        SummarizeTask.Trimmed cut = SummarizeTask.summary("  one two three four  ", 3);
         assertEquals("one two three", cut.text());
         assertEquals("summary cut from 4 to 3 words (max_words)", cut.warning());
-        assertNull(OutputParser.summary("one two", 3).warning());
+        assertNull(SummarizeTask.summary("one two", 3).warning());
     }
 
     @Test
     void extractedFieldsAreParsedLenientlyIntoExactlyTheConfiguredFields() {
-        OutputParser.Extracted parsed = OutputParser.fields("Sure! ```json\n{company: 'Acme', amount: 12, extra: 1,}\n```",
+        ExtractTask.Extracted parsed = ExtractTask.fields("Sure! ```json\n{company: 'Acme', amount: 12, extra: 1,}\n```",
                 List.of("company", "amount", "date"), false, 64);
         assertEquals("{\"company\":\"Acme\",\"amount\":12,\"date\":null}", parsed.json());
         assertEquals("extract: missing fields [date] set to null; ignored fields [extra]", parsed.warning());
 
-        OutputParser.Extracted none = OutputParser.fields("no json here", List.of("company"), false, 64);
+        ExtractTask.Extracted none = ExtractTask.fields("no json here", List.of("company"), false, 64);
         assertNull(none.json());
         assertEquals("extract: no JSON object in the output", none.warning());
     }
@@ -53,18 +53,18 @@ class PromptTemplateTest {
     @Test
     void aTruncatedOuterObjectIsNeverReadFromItsInnerObjects() {
         String cut = "{\"company\": {\"name\": \"Northwind\"}, \"amount\": 1250, \"due\": \"2025-03-";
-        OutputParser.Extracted byLength = OutputParser.fields(cut, List.of("company", "amount", "due"), true, 48);
+        ExtractTask.Extracted byLength = ExtractTask.fields(cut, List.of("company", "amount", "due"), true, 48);
         assertNull(byLength.json());
         assertEquals(dev.nightshift.engine.ErrorCode.OUTPUT_TRUNCATED, dev.nightshift.engine.ErrorCode.split(byLength.error()).code());
         assertTrue(byLength.error().contains("max_new_tokens (48)"), byLength.error());
 
-        OutputParser.Extracted byStop = OutputParser.fields(cut, List.of("company"), false, 48);
+        ExtractTask.Extracted byStop = ExtractTask.fields(cut, List.of("company"), false, 48);
         assertNull(byStop.json());
         assertNull(byStop.error());
         assertTrue(byStop.warning().contains("is not closed"), byStop.warning());
 
         // Braces inside an object's strings do not count; the first complete top-level object is the answer.
-        OutputParser.Extracted quoted = OutputParser.fields("Here it's: {\"a\": \"}{\", \"b\": {\"c\": 1}} and {\"a\": 2}",
+        ExtractTask.Extracted quoted = ExtractTask.fields("Here it's: {\"a\": \"}{\", \"b\": {\"c\": 1}} and {\"a\": 2}",
                 List.of("a", "b"), false, 48);
         assertEquals("{\"a\":\"}{\",\"b\":{\"c\":1}}", quoted.json());
     }

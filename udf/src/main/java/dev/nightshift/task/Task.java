@@ -1,0 +1,117 @@
+package dev.nightshift.task;
+
+import dev.nightshift.engine.GenerationOptions;
+import dev.nightshift.engine.OverflowPolicy;
+import dev.nightshift.engine.Prompt;
+import dev.nightshift.engine.TextGenerator;
+
+import java.io.Serializable;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * One kind of work a model does for each row: its options and their defaults, its prompt (with the kind's constants
+ * such as {labels} bound), how it calls the engine, and how it turns the engine's answer into a {@link TaskOutput}.
+ * The nightly job, the SQL functions and eval all run rows through a task, so they give the same answers.
+ *
+ * <p>Tasks are immutable and serializable (they travel to Spark executors); they never need Spark.
+ */
+public abstract sealed class Task implements Serializable
+        permits SummarizeTask, ClassifyTask, ExtractTask, GenerateTask {
+
+    private final String prompt;
+    private final PromptTemplate template;
+    private final GenerationOptions generation;
+
+    /**
+     * @param prompt     the prompt as written (null: the kind's default)
+     * @param generation decoding settings
+     * @throws TaskOptionException (key "prompt") when the prompt does not parse or is missing where required
+     */
+    Task(String prompt, GenerationOptions generation, Map<String, String> constants) {
+        if (generation == null) {
+            throw new IllegalArgumentException("generation options are required");
+        }
+        String written = prompt != null ? prompt : type().defaultPrompt();
+        if (written == null) {
+            throw new TaskOptionException("prompt", type().id() + " tasks need a prompt");
+        }
+        try {
+            this.template = PromptTemplate.parse(written).bind(constants);
+        } catch (IllegalArgumentException e) {
+            throw new TaskOptionException("prompt", e.getMessage());
+        }
+        this.prompt = written;
+        this.generation = generation;
+    }
+
+    /** The kind of this task. */
+    public abstract TaskType type();
+
+    /** The prompt as written (with its placeholders). */
+    public final String prompt() {
+        return prompt;
+    }
+
+    /** The prompt with this task's constants bound; column placeholders remain. */
+    public final PromptTemplate template() {
+        return template;
+    }
+
+    public final GenerationOptions generation() {
+        return generation;
+    }
+
+    /** The constants this kind's prompts may use ({labels}, {fields}, {max_words}), by placeholder name. */
+    public abstract Map<String, String> constants();
+
+    /** Classify: the candidate labels; other kinds: empty. */
+    public List<String> labels() {
+        return List.of();
+    }
+
+    /** Extract: the field names; other kinds: empty. */
+    public List<String> fields() {
+        return List.of();
+    }
+
+    /** Summarize: the word limit (0 = none); other kinds: 0. */
+    public int maxWords() {
+        return 0;
+    }
+
+    /** The engine prompt for one row, from the texts {@link PromptTemplate#renderParts} gave for it. */
+    public final Prompt prompt(List<String> parts, boolean chat) {
+        return template.prompt(parts, chat, generation);
+    }
+
+    /**
+     * Runs a batch of this task's prompts: one output per prompt, in order. Per-row problems come back as failed
+     * outputs; an exception means the engine failed for the whole batch.
+     */
+    public abstract List<TaskOutput> run(TextGenerator engine, List<Prompt> prompts);
+
+    /**
+     * The hash that identifies this prompt version in results ({@code prompt_hash}): the kind, the prompt as written,
+     * the chat flag, the options and the generation settings. Its value must never change for the same config: it is
+     * the key of incremental runs.
+     */
+    public final String promptHash(boolean chat) {
+        return Hashes.sha256("task-v1", type().id(), prompt, Boolean.toString(chat), Hashes.canonicalList(labels()),
+                Hashes.canonicalList(fields()), Integer.toString(maxWords()), canonical(generation));
+    }
+
+    /** A stable text form of generation settings for hashing (ignore_eos is not a task setting and is left out). */
+    public static String canonical(GenerationOptions g) {
+        OverflowPolicy overflow = g.overflow();
+        return String.format(Locale.ROOT, "max_new_tokens=%d;temperature=%s;top_k=%d;top_p=%s;repetition_penalty=%s;"
+                        + "seed=%d;stop=%s;overflow=%s", g.maxNewTokens(), g.temperature(), g.topK(), g.topP(),
+                g.repetitionPenalty(), g.seed(), Hashes.canonicalList(g.stopStrings()), overflow.name());
+    }
+
+    @Override
+    public String toString() {
+        return type().id() + ": " + prompt;
+    }
+}

@@ -1,0 +1,83 @@
+package dev.nightshift.task;
+
+import dev.nightshift.engine.ErrorCode;
+import dev.nightshift.engine.FinishReason;
+import dev.nightshift.engine.GenerationOptions;
+import dev.nightshift.engine.GenerationResult;
+import dev.nightshift.engine.Prompt;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ExtractTaskTest {
+
+    private static final List<String> FIELDS = List.of("company", "amount");
+
+    private static GenerationResult text(String text, FinishReason finish) {
+        return new GenerationResult(text, new int[0], 40, 16, finish, null, false, 0, 0, null);
+    }
+
+    private static Prompt prompt(Task task, String text) {
+        return task.prompt(task.template().renderParts(name -> name.equals("text") ? text : null), false);
+    }
+
+    private static ExtractTask task() {
+        return new ExtractTask(null, FIELDS, GenerationOptions.greedy(TaskType.EXTRACT.defaultMaxNewTokens()));
+    }
+
+    @Test
+    void defaults() {
+        ExtractTask task = task();
+        assertEquals(128, task.generation().maxNewTokens());
+        assertTrue(task.template().sharedPrefix().startsWith(
+                "Read the following text and answer with a JSON object with the fields company, amount. "));
+        assertEquals("fields", assertThrows(TaskOptionException.class,
+                () -> new ExtractTask(null, List.of("a b"), GenerationOptions.greedy(9))).key());
+        assertEquals("fields repeat: [a, a]", assertThrows(TaskOptionException.class,
+                () -> new ExtractTask(null, List.of("a", "a"), GenerationOptions.greedy(9))).getMessage());
+    }
+
+    @Test
+    void parsesLenientJsonIntoExactlyTheFields() {
+        ExtractTask task = task();
+        Prompt invoice = prompt(task, "invoice");
+        String answer = "Sure! ```json\n{company: 'Acme', amount: 12, extra: 1,}\n```";
+        FixedGenerator engine = FixedGenerator.generating(Map.of(invoice.text(), text(answer, FinishReason.STOP)));
+        TaskOutput out = task.run(engine, List.of(invoice)).get(0);
+        assertEquals(List.of("generate"), engine.calls);
+        assertFalse(out.failed());
+        assertEquals("{\"company\":\"Acme\",\"amount\":12}", out.fields());
+        assertEquals(answer, out.output());
+        assertEquals("extract: ignored fields [extra]", out.warning());
+        assertEquals("stop", out.finishReason());
+        assertEquals(16, out.outputTokens());
+    }
+
+    @Test
+    void anObjectCutAtLengthIsOutputTruncated() {
+        ExtractTask task = new ExtractTask(null, FIELDS, GenerationOptions.greedy(48));
+        Prompt cutByLength = prompt(task, "long invoice");
+        Prompt cutByStop = prompt(task, "stopped invoice");
+        String cut = "{\"company\": \"Acme\", \"amount\": {\"value\": 12}";
+        FixedGenerator engine = FixedGenerator.generating(Map.of(cutByLength.text(), text(cut, FinishReason.LENGTH),
+                cutByStop.text(), text(cut, FinishReason.STOP)));
+        List<TaskOutput> out = task.run(engine, List.of(cutByLength, cutByStop));
+        assertTrue(out.get(0).failed());
+        assertEquals(ErrorCode.OUTPUT_TRUNCATED, ErrorCode.split(out.get(0).error()).code());
+        assertEquals("[OUTPUT_TRUNCATED] the output's JSON object starting at character 0 is not closed: the output "
+                + "ended inside it at max_new_tokens (48); raise generation.max_new_tokens for this task", out.get(0).error());
+        assertEquals(cut, out.get(0).output());
+        assertEquals(16, out.get(0).outputTokens());
+        assertEquals("error", out.get(0).finishReason());
+        assertFalse(out.get(1).failed());
+        assertNull(out.get(1).fields());
+        assertTrue(out.get(1).warning().startsWith("extract: the output's JSON object starting at character 0 is not closed"));
+    }
+}

@@ -1,0 +1,67 @@
+package dev.nightshift.task;
+
+import dev.nightshift.engine.ErrorCode;
+import dev.nightshift.engine.FinishReason;
+import dev.nightshift.engine.GenerationOptions;
+import dev.nightshift.engine.GenerationResult;
+import dev.nightshift.engine.Prompt;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class GenerateTaskTest {
+
+    @Test
+    void passesTheTextThroughUnchanged() {
+        GenerateTask task = new GenerateTask("Rewrite politely: {text}", GenerationOptions.greedy(128));
+        Prompt prompt = task.prompt(task.template().renderParts(name -> "hey you"), true);
+        assertTrue(prompt.chat());
+        FixedGenerator engine = FixedGenerator.generating(Map.of("Rewrite politely: hey you",
+                new GenerationResult("  Hello there. \n", new int[0], 9, 4, FinishReason.LENGTH, null, false, 0, 0,
+                        "an incomplete last character dropped")));
+        TaskOutput out = task.run(engine, List.of(prompt)).get(0);
+        assertEquals(List.of("generate"), engine.calls);
+        assertEquals(new TaskOutput("  Hello there. \n", null, null, null, 9, 4, "length", null,
+                "an incomplete last character dropped", 0), out);
+    }
+
+    @Test
+    void errorsPassThroughAndThePromptIsRequired() {
+        GenerateTask task = new GenerateTask("{text}", GenerationOptions.greedy(8));
+        String error = ErrorCode.BAD_PROMPT.message("chat template failed");
+        FixedGenerator engine = FixedGenerator.generating(Map.of("x", GenerationResult.failed(error, 3)));
+        TaskOutput out = task.run(engine, List.of(task.prompt(List.of("x"), false))).get(0);
+        assertEquals(error, out.error());
+        assertEquals(3, out.promptTokens());
+        assertNull(out.output());
+        assertNull(TaskType.GENERATE.defaultPrompt());
+        assertEquals(128, TaskType.GENERATE.defaultMaxNewTokens());
+        TaskOptionException missing = assertThrows(TaskOptionException.class,
+                () -> new GenerateTask(null, GenerationOptions.greedy(8)));
+        assertEquals("prompt", missing.key());
+    }
+
+    @Test
+    void tasksTravelAsTheyAre() throws Exception {
+        Task task = TaskType.CLASSIFY.create(null, List.of("a", "b"), List.of(), 0,
+                new GenerationOptions(4, 0.7, 40, 0.9, 1.1, 7, List.of("\n"), null));
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
+            out.writeObject(task);
+        }
+        Task copy = (Task) new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray())).readObject();
+        assertEquals(task.generation(), copy.generation());
+        assertEquals(task.labels(), copy.labels());
+        assertEquals(task.promptHash(false), copy.promptHash(false));
+    }
+}
