@@ -1,39 +1,11 @@
 package dev.nightshift.jobs.nightly;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 
-/** sha256 of texts, and the canonical forms hashed for lineage. */
+/** The canonical forms hashed for lineage (the hashing itself is {@link dev.nightshift.engine.Sha256}'s). */
 public final class Hashing {
 
     private Hashing() {
-    }
-
-    /** Hex sha256 of the parts, each length-prefixed so that ("ab","c") and ("a","bc") differ. */
-    public static String sha256(String... parts) {
-        MessageDigest digest = digest();
-        for (String part : parts) {
-            byte[] bytes = (part == null ? "\u0000null" : part).getBytes(StandardCharsets.UTF_8);
-            digest.update(Integer.toString(bytes.length).getBytes(StandardCharsets.US_ASCII));
-            digest.update((byte) ':');
-            digest.update(bytes);
-        }
-        return HexFormat.of().formatHex(digest.digest());
-    }
-
-    public static String sha256(byte[] bytes) {
-        return HexFormat.of().formatHex(digest().digest(bytes));
-    }
-
-    static MessageDigest digest() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-        }
     }
 
     /** A list as text that cannot collide with another list (each item length-prefixed). */

@@ -1,6 +1,7 @@
 package dev.nightshift.jobs.nightly;
 
 import dev.nightshift.engine.OverflowPolicy;
+import dev.nightshift.engine.Sha256;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.error.Mark;
@@ -88,7 +89,7 @@ public final class JobConfigLoader {
         JobConfig.Run run = run(top.section("run", false));
         JobConfig.Prices prices = prices(top.section("prices", false));
         top.finish();
-        String hash = Hashing.sha256(yaml.getBytes(StandardCharsets.UTF_8));
+        String hash = Sha256.hex(yaml.getBytes(StandardCharsets.UTF_8));
         return new JobConfig(name, source, tasks, model, output, run, prices, hash,
                 new JobConfig.Locations(file, lines));
     }

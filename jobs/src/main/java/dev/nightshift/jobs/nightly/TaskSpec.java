@@ -1,5 +1,6 @@
 package dev.nightshift.jobs.nightly;
 
+import dev.nightshift.engine.Sha256;
 import java.io.Serializable;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -32,7 +33,7 @@ public record TaskSpec(String name, TaskType type, PromptTemplate template, bool
     /** Builds the executor form of a configured task; {@code chat} is already resolved against the model. */
     public static TaskSpec of(JobConfig.Task task, boolean chat) {
         PromptTemplate template = PromptTemplate.parse(task.prompt()).bind(constants(task));
-        String hash = Hashing.sha256("task-v1", task.type().id(), task.prompt(), Boolean.toString(chat),
+        String hash = Sha256.hexOfParts("task-v1", task.type().id(), task.prompt(), Boolean.toString(chat),
                 Hashing.canonicalList(task.labels()), Hashing.canonicalList(task.fields()),
                 Integer.toString(task.maxWords()), task.generation().canonical());
         return new TaskSpec(task.name(), task.type(), template, chat, task.labels(), task.fields(), task.maxWords(),
@@ -56,7 +57,7 @@ public record TaskSpec(String name, TaskType type, PromptTemplate template, bool
 
     /** The row's input hash: changes exactly when the prompt text, the task or the model changes. */
     public String inputHash(String prompt, String modelFingerprint) {
-        return Hashing.sha256("input-v1", promptHash, prompt, modelFingerprint);
+        return Sha256.hexOfParts("input-v1", promptHash, prompt, modelFingerprint);
     }
 
     @Override
