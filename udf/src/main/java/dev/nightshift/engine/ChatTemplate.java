@@ -1,7 +1,5 @@
 package dev.nightshift.engine;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.LegacyOverrides;
@@ -18,11 +16,8 @@ import com.hubspot.jinjava.lib.tag.Tag;
 import com.hubspot.jinjava.objects.date.StrftimeFormatter;
 import com.hubspot.jinjava.tree.Node;
 import com.hubspot.jinjava.tree.TagNode;
-import java.io.IOException;
 import java.lang.reflect.Method;
 import java.math.BigDecimal;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -33,7 +28,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -65,20 +59,11 @@ import jinjava.javax.el.ExpressionFactory;
  * {@code add_generation_prompt}, {@code tools=None}, {@code documents=None} and the tokenizer's special tokens
  * (bos_token, eos_token, ...). This class sets jinjava up the same way and closes the gaps that matter for real
  * templates (see {@link #newJinjava}). A template is checked when it is loaded, so a bad one fails before the first row.
+ * A model folder's template is found by {@link ModelFolder#chatTemplate()}.
  *
  * <p>Instances are immutable and safe to share between threads (jinjava renders each call in a fresh context).
  */
 public final class ChatTemplate {
-
-    public static final String CONFIG_FILE = "tokenizer_config.json";
-    public static final String SPECIAL_TOKENS_FILE = "special_tokens_map.json";
-    public static final String TEMPLATE_FILE = "chat_template.jinja";
-
-    /** The special tokens transformers hands every template (its SPECIAL_TOKENS_ATTRIBUTES). */
-    private static final List<String> SPECIAL_TOKEN_KEYS = List.of("bos_token", "eos_token", "unk_token", "sep_token",
-            "pad_token", "cls_token", "mask_token", "additional_special_tokens");
-
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final String template;
     private final String source;
@@ -104,80 +89,6 @@ public final class ChatTemplate {
      */
     public static ChatTemplate of(String template, String source, Map<String, ?> specialTokens) {
         return new ChatTemplate(template, source, specialTokens, Clock.systemDefaultZone());
-    }
-
-    /**
-     * The chat template of a Hugging Face model folder, if it has one. As in transformers, {@code chat_template.jinja}
-     * wins over tokenizer_config.json's {@code "chat_template"}; that entry is a string, or a list of
-     * {@code {name, template}} from which the one named "default" is used.
-     */
-    public static Optional<ChatTemplate> find(Path modelDir) throws IOException {
-        Map<String, Object> special = readSpecialTokens(modelDir);
-        Path file = modelDir.resolve(TEMPLATE_FILE);
-        if (Files.isRegularFile(file)) {
-            return Optional.of(of(Files.readString(file), file.toString(), special));
-        }
-        Path configFile = modelDir.resolve(CONFIG_FILE);
-        JsonNode config = readJson(configFile);
-        JsonNode entry = config == null ? null : config.get("chat_template");
-        if (entry == null || entry.isNull()) {
-            return Optional.empty();
-        }
-        String source = configFile + " \"chat_template\"";
-        if (entry.isTextual()) {
-            return Optional.of(of(entry.asText(), source, special));
-        }
-        List<String> names = new ArrayList<>();
-        for (JsonNode named : entry) {
-            names.add(named.path("name").asText());
-            if ("default".equals(named.path("name").asText())) {
-                return Optional.of(of(named.path("template").asText(), source + " (\"default\")", special));
-            }
-        }
-        throw new IllegalArgumentException(source + " has no template named \"default\" (it has " + names
-                + "); supply the template to use as " + file);
-    }
-
-    /** Like {@link #find}, but a folder without a template is an error that says what to do about it. */
-    public static ChatTemplate load(Path modelDir) throws IOException {
-        Optional<ChatTemplate> found = find(modelDir);
-        if (found.isPresent()) {
-            return found.get();
-        }
-        Path configFile = modelDir.resolve(CONFIG_FILE);
-        String config = Files.exists(configFile)
-                ? configFile + " has no \"chat_template\" entry"
-                : "there is no " + configFile;
-        throw new IllegalArgumentException("model folder " + modelDir + " has no chat template: " + config
-                + " and no " + TEMPLATE_FILE + ". The prompt will need to be formatted by hand (run without --chat), "
-                + "or supply a Jinja chat template as " + modelDir.resolve(TEMPLATE_FILE));
-    }
-
-    /**
-     * The special tokens of a model folder, as transformers passes them to templates: bos_token, eos_token, unk_token,
-     * sep_token, pad_token, cls_token, mask_token (strings) and additional_special_tokens (a list). Values may be
-     * written as strings or as {@code {"content": ...}} objects. special_tokens_map.json overrides
-     * tokenizer_config.json, as it does in transformers' {@code from_pretrained}. Missing files give an empty map.
-     */
-    public static Map<String, Object> readSpecialTokens(Path modelDir) throws IOException {
-        Map<String, Object> tokens = new LinkedHashMap<>();
-        for (String file : List.of(CONFIG_FILE, SPECIAL_TOKENS_FILE)) {
-            JsonNode root = readJson(modelDir.resolve(file));
-            for (String key : SPECIAL_TOKEN_KEYS) {
-                JsonNode value = root == null ? null : root.get(key);
-                if (value == null || value.isNull()) {
-                    continue;
-                }
-                if (value.isArray()) {
-                    List<String> list = new ArrayList<>();
-                    value.forEach(v -> list.add(tokenText(v)));
-                    tokens.put(key, List.copyOf(list));
-                } else {
-                    tokens.put(key, tokenText(value));
-                }
-            }
-        }
-        return tokens;
     }
 
     /** The same template with another clock for {@code strftime_now} (tests pin the date with a fixed clock). */
@@ -821,15 +732,5 @@ public final class ChatTemplate {
             return (d < 0 ? "-" : "") + mantissa + "e" + (exponent < 0 ? "-" : "+")
                     + String.format("%02d", Math.abs(exponent));
         }
-    }
-
-    // ---------------------------------------------------------------------------------------------------------
-
-    private static String tokenText(JsonNode value) {
-        return value.isObject() ? value.path("content").asText() : value.asText();
-    }
-
-    private static JsonNode readJson(Path file) throws IOException {
-        return Files.isRegularFile(file) ? JSON.readTree(file.toFile()) : null;
     }
 }

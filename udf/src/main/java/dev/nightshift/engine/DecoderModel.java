@@ -6,11 +6,8 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -20,7 +17,7 @@ import java.util.Set;
 
 /**
  * An ONNX decoder session and the facts the loop needs about it, read from the graph's inputs and
- * outputs and from {@code genai_config.json} / {@code config.json}, never from the folder's name:
+ * outputs and from the folder's config files ({@link ModelFolder}), never from the folder's name:
  * <ul>
  *   <li>no {@code position_ids} input: a GroupQueryAttention graph (ours or ONNX Runtime GenAI's builder):
  *       right padding, one shared in-place KV buffer per layer;</li>
@@ -30,8 +27,6 @@ import java.util.Set;
  * </ul>
  */
 final class DecoderModel implements AutoCloseable {
-
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     final Path folder;
     final OrtEnvironment env;
@@ -52,9 +47,9 @@ final class DecoderModel implements AutoCloseable {
     final String provider;
     final List<String> warnings;
 
-    private DecoderModel(Path folder, OrtEnvironment env, OrtSession session, JsonNode genai, JsonNode hfConfig,
-                         JsonNode generation, String provider, List<String> warnings) throws OrtException {
-        this.folder = folder;
+    private DecoderModel(ModelFolder files, OrtEnvironment env, OrtSession session, String provider, List<String> warnings)
+            throws OrtException {
+        this.folder = files.path();
         this.env = env;
         this.session = session;
         this.provider = provider;
@@ -63,13 +58,13 @@ final class DecoderModel implements AutoCloseable {
         Map<String, NodeInfo> outputs = session.getOutputInfo();
         for (String required : List.of("input_ids", "attention_mask")) {
             if (!inputs.containsKey(required)) {
-                throw new IllegalArgumentException(folder.resolve("model.onnx") + " has no '" + required
+                throw new IllegalArgumentException(files.file(ModelFolder.MODEL) + " has no '" + required
                         + "' input (inputs: " + inputs.keySet() + "); Nightshift runs Llama decoders exported with "
                         + "`nightshift convert`, ONNX Runtime GenAI's model builder or Hugging Face Optimum");
             }
         }
         if (!outputs.containsKey("logits")) {
-            throw new IllegalArgumentException(folder.resolve("model.onnx") + " has no 'logits' output (outputs: "
+            throw new IllegalArgumentException(files.file(ModelFolder.MODEL) + " has no 'logits' output (outputs: "
                     + outputs.keySet() + ")");
         }
         int count = 0;
@@ -77,7 +72,7 @@ final class DecoderModel implements AutoCloseable {
             count++;
         }
         if (count == 0) {
-            throw new IllegalArgumentException(folder.resolve("model.onnx") + " has no 'past_key_values.0.key' input: "
+            throw new IllegalArgumentException(files.file(ModelFolder.MODEL) + " has no 'past_key_values.0.key' input: "
                     + "a decoder without a KV cache input cannot be run incrementally; export it with past key values");
         }
         this.layers = count;
@@ -91,38 +86,30 @@ final class DecoderModel implements AutoCloseable {
         }
         TensorInfo logits = (TensorInfo) outputs.get("logits").getInfo();
         long[] logitsShape = logits.getShape();
-        this.vocabSize = logitsShape[2] > 0 ? (int) logitsShape[2] : intAt(genai, "/model/vocab_size", intAt(hfConfig, "/vocab_size", -1));
+        this.vocabSize = logitsShape[2] > 0 ? (int) logitsShape[2] : files.vocabSize();
         if (vocabSize <= 0) {
             throw new IllegalArgumentException("cannot tell the vocabulary size of " + folder + ": the logits output has no fixed "
-                    + "last dimension and neither genai_config.json nor config.json gives vocab_size");
+                    + "last dimension and neither " + ModelFolder.GENAI_CONFIG + " nor " + ModelFolder.CONFIG + " gives vocab_size");
         }
         this.sharedBuffer = !inputs.containsKey("position_ids");
         String logitsMeta = session.getMetadata().getCustomMetadata().get("nightshift.logits");
         this.lastLogitsOnly = "last_position".equals(logitsMeta) || logitsShape[1] == 1;
-        this.contextLength = intAt(genai, "/model/context_length",
-                intAt(hfConfig, "/max_position_embeddings", 2048));
-        this.bosId = intAt(genai, "/model/bos_token_id", intAt(hfConfig, "/bos_token_id", 1));
-        Set<Integer> eos = new LinkedHashSet<>();
-        addIds(eos, genai == null ? null : genai.at("/model/eos_token_id"));
-        addIds(eos, hfConfig == null ? null : hfConfig.at("/eos_token_id"));
-        addIds(eos, generation == null ? null : generation.at("/eos_token_id"));
-        this.eosIds = eos.stream().mapToInt(Integer::intValue).toArray();
-        this.padId = intAt(genai, "/model/pad_token_id", eosIds.length > 0 ? eosIds[0] : 0);
+        this.contextLength = files.contextLength();
+        this.bosId = files.bosTokenId();
+        this.eosIds = files.configEosIds().stream().mapToInt(Integer::intValue).toArray();
+        this.padId = files.padTokenId(eosIds.length > 0 ? eosIds[0] : 0);
         String metaPrecision = session.getMetadata().getCustomMetadata().get("nightshift.precision");
         this.precision = metaPrecision != null ? metaPrecision : (kvType == OnnxJavaType.FLOAT16 ? "fp16" : "unknown");
-        checkAgainstGenai(genai);
+        files.checkGraph(layers, kvHeads, headDim, vocabSize);
     }
 
     /** Opens model.onnx in {@code folder} on the requested provider, falling back to CPU unless the GPU is required. */
-    static DecoderModel open(Path folder, EngineOptions options) throws IOException {
-        Path file = folder.resolve("model.onnx");
-        if (!Files.isRegularFile(file)) {
-            throw new IllegalArgumentException("model folder " + folder + " has no model.onnx; convert a checkpoint with "
-                    + "`nightshift convert --from CHECKPOINT --to " + folder + "`");
-        }
-        JsonNode genai = readJson(folder.resolve("genai_config.json"));
-        JsonNode hfConfig = readJson(folder.resolve("config.json"));
-        JsonNode generation = readJson(folder.resolve("generation_config.json"));
+    static DecoderModel open(ModelFolder folder, EngineOptions options) throws IOException {
+        Path file = folder.requireModel();
+        // the configs are read (and a broken one refused) before the session is built, as they always were
+        folder.genaiConfig();
+        folder.hfConfig();
+        folder.generationConfig();
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         List<String> warnings = new ArrayList<>();
         String provider = "cpu";
@@ -147,33 +134,16 @@ final class DecoderModel implements AutoCloseable {
             try {
                 ort = env.createSession(file.toString(), session);
             } catch (OrtException e) {
-                throw new IllegalArgumentException("cannot load " + file + ": " + e.getMessage()
-                        + " (the file is corrupt or incomplete, or model.onnx.data is missing; re-run `nightshift convert`)", e);
+                throw new IllegalArgumentException(folder.unloadableModel(file, e.getMessage()), e);
             }
             try {
-                return new DecoderModel(folder, env, ort, genai, hfConfig, generation, provider, warnings);
+                return new DecoderModel(folder, env, ort, provider, warnings);
             } catch (RuntimeException e) {
                 ort.close();
                 throw e;
             }
         } catch (OrtException e) {
             throw new IllegalStateException("ONNX Runtime session options failed: " + e.getMessage(), e);
-        }
-    }
-
-    private void checkAgainstGenai(JsonNode genai) {
-        if (genai == null) {
-            return;
-        }
-        int configured = intAt(genai, "/model/decoder/num_hidden_layers", layers);
-        int configuredKv = intAt(genai, "/model/decoder/num_key_value_heads", kvHeads);
-        int configuredHead = intAt(genai, "/model/decoder/head_size", headDim);
-        int configuredVocab = intAt(genai, "/model/vocab_size", vocabSize);
-        if (configured != layers || configuredKv != kvHeads || configuredHead != headDim || configuredVocab != vocabSize) {
-            throw new IllegalArgumentException("genai_config.json in " + folder + " does not match model.onnx: config says "
-                    + configured + " layers, " + configuredKv + " KV heads, head size " + configuredHead + ", vocab "
-                    + configuredVocab + "; the graph has " + layers + ", " + kvHeads + ", " + headDim + ", " + vocabSize
-                    + ". The folder mixes files of two models: re-run `nightshift convert`");
         }
     }
 
@@ -223,36 +193,6 @@ final class DecoderModel implements AutoCloseable {
             }
         }
         return false;
-    }
-
-    private static JsonNode readJson(Path file) throws IOException {
-        if (!Files.isRegularFile(file)) {
-            return null;
-        }
-        try {
-            return JSON.readTree(file.toFile());
-        } catch (IOException e) {
-            throw new IllegalArgumentException("cannot parse " + file + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static int intAt(JsonNode node, String pointer, int fallback) {
-        if (node == null) {
-            return fallback;
-        }
-        JsonNode value = node.at(pointer);
-        return value.isNumber() ? value.asInt() : fallback;
-    }
-
-    private static void addIds(Set<Integer> ids, JsonNode node) {
-        if (node == null || node.isMissingNode() || node.isNull()) {
-            return;
-        }
-        if (node.isArray()) {
-            node.forEach(id -> ids.add(id.asInt()));
-        } else if (node.isNumber()) {
-            ids.add(node.asInt());
-        }
     }
 
     @Override

@@ -3,17 +3,10 @@ package dev.nightshift.engine;
 import ai.onnxruntime.OrtException;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -56,8 +49,8 @@ public final class LlmEngine implements TextGenerator {
         String problem;
         try {
             template = tokenizer.chatTemplate().orElse(null);
-            problem = "chat formatting was asked for, but " + model.folder + " has no chat template (tokenizer_config.json "
-                    + "chat_template or chat_template.jinja); turn chat off or add the model's template";
+            problem = "chat formatting was asked for, but " + model.folder + " has no chat template (" + ModelFolder.TOKENIZER_CONFIG
+                    + " chat_template or " + ModelFolder.CHAT_TEMPLATE + "); turn chat off or add the model's template";
         } catch (IOException | RuntimeException e) {
             problem = "the chat template of " + model.folder + " cannot be used: " + describe(e);
         }
@@ -71,17 +64,13 @@ public final class LlmEngine implements TextGenerator {
      * @throws IllegalArgumentException naming the missing or broken file and the fix
      */
     public static LlmEngine open(Path folder, EngineOptions options) throws IOException {
-        if (!Files.isDirectory(folder)) {
-            throw new IllegalArgumentException("model folder " + folder + " does not exist (or is not a folder); "
-                    + "convert a checkpoint with `nightshift convert --from CHECKPOINT --to " + folder + "`");
-        }
+        ModelFolder files = ModelFolder.open(folder);
         TextTokenizer tokenizer = TextTokenizer.load(folder);
         try {
-            DecoderModel model = DecoderModel.open(folder, options);
+            DecoderModel model = DecoderModel.open(files, options);
             // An end token declared only in the tokenizer files (Llama 3 instruct's <|eot_id|>) must stop generation too.
             model.addEosIds(tokenizer.declaredEosIds());
-            String id = folder.toAbsolutePath().normalize().getFileName().toString();
-            ModelInfo info = new ModelInfo(id, fingerprint(folder), model.contextLength, model.precision, model.provider);
+            ModelInfo info = new ModelInfo(files.id(), files.fingerprint(), model.contextLength, model.precision, model.provider);
             return new LlmEngine(model, tokenizer, options, info);
         } catch (IOException | RuntimeException e) {
             tokenizer.close();
@@ -276,60 +265,6 @@ public final class LlmEngine implements TextGenerator {
     static String describe(Throwable e) {
         String message = e.getMessage();
         return message == null ? e.getClass().getSimpleName() : message;
-    }
-
-    /** Files at most this large are hashed whole by {@link #fingerprint}; larger ones are sampled. */
-    static final long FINGERPRINT_WHOLE_BYTES = 256L << 20;
-
-    /**
-     * A stable identity of everything in a model folder that can change a prompt or a generation: SHA-256 over every
-     * regular file directly in the folder (hidden files left out), in name order: its name, its size, and its
-     * contents, whole for files up to 256 MiB (the graph, configs, tokenizer, chat template, generation config,
-     * special tokens map) and 64 evenly spaced 64 KiB blocks, first and last included, for larger ones (weights:
-     * hashing gigabytes at every executor start would cost more than it protects). A file added, removed or edited
-     * changes it, so results made with another tokenizer or chat template are never taken as current.
-     *
-     * @return the first 16 hex digits of the digest
-     */
-    public static String fingerprint(Path folder) throws IOException {
-        MessageDigest digest;
-        try {
-            digest = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-        List<Path> files;
-        try (java.util.stream.Stream<Path> listing = Files.list(folder)) {
-            files = listing.filter(Files::isRegularFile)
-                    .filter(f -> !f.getFileName().toString().startsWith("."))
-                    .sorted(Comparator.comparing(f -> f.getFileName().toString()))
-                    .toList();
-        }
-        for (Path file : files) {
-            digest.update(file.getFileName().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            digest.update((byte) 0);
-            try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-                long size = channel.size();
-                digest.update(ByteBuffer.allocate(8).putLong(0, size));
-                ByteBuffer block = ByteBuffer.allocate(1 << 16);
-                if (size <= FINGERPRINT_WHOLE_BYTES) {
-                    while (channel.read(block) > 0) {
-                        block.flip();
-                        digest.update(block);
-                        block.clear();
-                    }
-                } else {
-                    long last = size - block.capacity();
-                    for (int i = 0; i < 64; i++) {
-                        block.clear();
-                        channel.read(block, i == 63 ? last : last / 63 * i);
-                        block.flip();
-                        digest.update(block);
-                    }
-                }
-            }
-        }
-        return HexFormat.of().formatHex(digest.digest()).substring(0, 16);
     }
 
     @Override

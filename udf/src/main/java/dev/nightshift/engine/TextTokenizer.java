@@ -12,7 +12,6 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -49,8 +48,6 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  */
 public final class TextTokenizer implements AutoCloseable {
 
-    public static final String TOKENIZER_FILE = "tokenizer.json";
-
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** DJL options: no specials from the post-processor, no truncation (DJL's default is 512), no padding. */
@@ -61,6 +58,7 @@ public final class TextTokenizer implements AutoCloseable {
             "modelMaxLength", String.valueOf(Integer.MAX_VALUE));
 
     private final Path modelDir;
+    private final ModelFolder folder;
     private final HuggingFaceTokenizer tokenizer;
     /** The same tokenizer with its special added tokens removed: special-token text becomes ordinary pieces. */
     private final HuggingFaceTokenizer plain;
@@ -80,6 +78,7 @@ public final class TextTokenizer implements AutoCloseable {
     private TextTokenizer(Path modelDir, HuggingFaceTokenizer tokenizer, HuggingFaceTokenizer plain,
                           HuggingFaceTokenizer plainNotFirst, Map<String, Integer> addedTokens) throws IOException {
         this.modelDir = modelDir;
+        this.folder = ModelFolder.of(modelDir);
         this.tokenizer = tokenizer;
         this.plain = plain;
         this.plainNotFirst = plainNotFirst;
@@ -87,12 +86,12 @@ public final class TextTokenizer implements AutoCloseable {
         this.addedByLength = addedTokens.keySet().stream().filter(t -> !t.isEmpty())
                 .sorted(Comparator.comparingInt(String::length).reversed().thenComparing(Comparator.naturalOrder()))
                 .toList();
-        Map<String, Object> special = ChatTemplate.readSpecialTokens(modelDir);
+        Map<String, Object> special = folder.specialTokens();
         this.bosToken = special.get("bos_token") instanceof String s ? s : null;
         this.eosToken = special.get("eos_token") instanceof String s ? s : null;
         this.bosId = bosToken == null ? OptionalInt.empty() : tokenId(bosToken);
         this.eosId = eosToken == null ? OptionalInt.empty() : tokenId(eosToken);
-        this.addBos = bosId.isPresent() && decideAddBos(modelDir);
+        this.addBos = bosId.isPresent() && decideAddBos();
     }
 
     /**
@@ -101,11 +100,7 @@ public final class TextTokenizer implements AutoCloseable {
      * @throws IllegalArgumentException when the folder has no tokenizer.json
      */
     public static TextTokenizer load(Path modelDir) throws IOException {
-        Path file = modelDir.resolve(TOKENIZER_FILE);
-        if (!Files.isRegularFile(file)) {
-            throw new IllegalArgumentException("model folder " + modelDir + " has no " + TOKENIZER_FILE
-                    + "; run `nightshift convert` or copy the tokenizer files");
-        }
+        Path file = ModelFolder.of(modelDir).requireTokenizer();
         Map<String, Integer> added = readAddedTokens(file);
         List<HuggingFaceTokenizer> opened = new ArrayList<>();
         try {
@@ -350,24 +345,8 @@ public final class TextTokenizer implements AutoCloseable {
      */
     public java.util.Set<Integer> declaredEosIds() throws IOException {
         java.util.Set<Integer> ids = new java.util.LinkedHashSet<>();
-        for (String file : List.of(ChatTemplate.CONFIG_FILE, ChatTemplate.SPECIAL_TOKENS_FILE)) {
-            Path path = modelDir.resolve(file);
-            if (!Files.isRegularFile(path)) {
-                continue;
-            }
-            JsonNode eos = JSON.readTree(path.toFile()).get("eos_token");
-            List<JsonNode> values = new ArrayList<>();
-            if (eos != null && eos.isArray()) {
-                eos.forEach(values::add);
-            } else if (eos != null) {
-                values.add(eos);
-            }
-            for (JsonNode value : values) {
-                String text = value.isTextual() ? value.asText() : value.path("content").asText(null);
-                if (text != null) {
-                    tokenId(text).ifPresent(ids::add);
-                }
-            }
+        for (String text : folder.declaredEosTokens()) {
+            tokenId(text).ifPresent(ids::add);
         }
         return ids;
     }
@@ -385,7 +364,7 @@ public final class TextTokenizer implements AutoCloseable {
      * template this renderer rejects only matters to callers that want chat formatting.
      */
     public Optional<ChatTemplate> chatTemplate() throws IOException {
-        return ChatTemplate.find(modelDir);
+        return folder.chatTemplate();
     }
 
     public Path modelDir() {
@@ -430,13 +409,10 @@ public final class TextTokenizer implements AutoCloseable {
         }
     }
 
-    private boolean decideAddBos(Path modelDir) throws IOException {
-        Path configFile = modelDir.resolve(ChatTemplate.CONFIG_FILE);
-        if (Files.isRegularFile(configFile)) {
-            JsonNode flag = JSON.readTree(configFile.toFile()).get("add_bos_token");
-            if (flag != null && flag.isBoolean()) {
-                return flag.asBoolean();
-            }
+    private boolean decideAddBos() throws IOException {
+        Optional<Boolean> stated = folder.addBosToken();
+        if (stated.isPresent()) {
+            return stated.get();
         }
         long[] withSpecials = withTokenizer(t -> t.encode("a", true, false).getIds());
         return withSpecials.length > 0 && withSpecials[0] == bosId.getAsInt();

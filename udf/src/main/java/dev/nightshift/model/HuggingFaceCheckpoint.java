@@ -1,5 +1,6 @@
 package dev.nightshift.model;
 
+import dev.nightshift.engine.ModelFolder;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -28,8 +29,8 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class HuggingFaceCheckpoint implements WeightSource {
 
     /** Files copied beside the converted model when present. */
-    public static final List<String> SIDE_FILES = List.of("tokenizer.json", "tokenizer_config.json",
-            "generation_config.json", "special_tokens_map.json", "tokenizer.model");
+    public static final List<String> SIDE_FILES = List.of(ModelFolder.TOKENIZER, ModelFolder.TOKENIZER_CONFIG,
+            ModelFolder.GENERATION_CONFIG, ModelFolder.SPECIAL_TOKENS_MAP, "tokenizer.model");
 
     private static final String SINGLE_FILE = "model.safetensors";
     private static final String INDEX_FILE = "model.safetensors.index.json";
@@ -95,7 +96,7 @@ public final class HuggingFaceCheckpoint implements WeightSource {
 
     /** Reads {@code config.json} (and {@code generation_config.json}'s EOS ids) of a Llama folder. */
     public static LlamaConfig readConfig(Path folder) throws IOException {
-        Path file = folder.resolve("config.json");
+        Path file = folder.resolve(ModelFolder.CONFIG);
         if (!Files.isRegularFile(file)) {
             throw new CheckpointException(folder + " has no config.json: not a Hugging Face checkpoint folder");
         }
@@ -106,7 +107,7 @@ public final class HuggingFaceCheckpoint implements WeightSource {
         int heads = intField(file, root, "num_attention_heads", null);
         Set<Integer> eos = new LinkedHashSet<>(tokenIds(file, root, "eos_token_id"));
         Integer bos = root.hasNonNull("bos_token_id") ? intField(file, root, "bos_token_id", null) : null;
-        Path generation = folder.resolve("generation_config.json");
+        Path generation = folder.resolve(ModelFolder.GENERATION_CONFIG);
         if (Files.isRegularFile(generation)) {
             JsonNode generationRoot = readJson(generation);
             eos.addAll(tokenIds(generation, generationRoot, "eos_token_id"));

@@ -1,5 +1,6 @@
 package dev.nightshift.model;
 
+import dev.nightshift.engine.ModelFolder;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,7 +24,7 @@ public final class WeightSources {
      */
     public static WeightSource open(Path path) throws IOException {
         if (Files.isDirectory(path)) {
-            if (!Files.isRegularFile(path.resolve("config.json"))) {
+            if (!Files.isRegularFile(path.resolve(ModelFolder.CONFIG))) {
                 throw new CheckpointException(path + " is a folder without config.json: not a Hugging Face checkpoint");
             }
             return HuggingFaceCheckpoint.open(path);

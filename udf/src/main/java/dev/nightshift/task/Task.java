@@ -98,7 +98,7 @@ public abstract sealed class Task implements Serializable
      * the key of incremental runs.
      */
     public final String promptHash(boolean chat) {
-        return Hashes.sha256("task-v1", type().id(), prompt, Boolean.toString(chat), Hashes.canonicalList(labels()),
+        return dev.nightshift.engine.Sha256.hexOfParts("task-v1", type().id(), prompt, Boolean.toString(chat), Hashes.canonicalList(labels()),
                 Hashes.canonicalList(fields()), Integer.toString(maxWords()), canonical(generation));
     }
 

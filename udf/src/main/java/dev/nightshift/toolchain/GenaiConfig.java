@@ -1,5 +1,6 @@
 package dev.nightshift.toolchain;
 
+import dev.nightshift.engine.ModelFolder;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -16,8 +17,6 @@ import java.util.Map;
  * go in a top-level "nightshift" section that GenAI ignores.
  */
 public final class GenaiConfig {
-
-    public static final String FILE = "genai_config.json";
 
     private GenaiConfig() {
     }
@@ -42,7 +41,7 @@ public final class GenaiConfig {
         m.put("type", "llama");
         m.put("vocab_size", config.vocabSize());
         ObjectNode decoder = m.putObject("decoder");
-        decoder.put("filename", LlamaOnnxWriter.MODEL_FILE);
+        decoder.put("filename", ModelFolder.MODEL);
         decoder.put("head_size", config.headDim());
         decoder.put("hidden_size", config.dim());
         decoder.put("num_attention_heads", config.heads());
@@ -78,6 +77,6 @@ public final class GenaiConfig {
         ours.put("interleaved_rotary", config.interleavedRotary());
         ours.put("rope_theta", config.ropeTheta());
         ours.put("tied_embeddings", config.tiedEmbeddings());
-        json.writeValue(folder.resolve(FILE).toFile(), root);
+        json.writeValue(folder.resolve(ModelFolder.GENAI_CONFIG).toFile(), root);
     }
 }

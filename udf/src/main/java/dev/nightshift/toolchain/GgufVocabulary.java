@@ -1,5 +1,6 @@
 package dev.nightshift.toolchain;
 
+import dev.nightshift.engine.ModelFolder;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -169,9 +170,9 @@ public final class GgufVocabulary {
     public Path writeTokenizerFiles(Path dir, int modelMaxLength) throws IOException {
         Files.createDirectories(dir);
         ObjectNode tokenizer = model.equals("llama") ? sentencePieceJson() : byteLevelJson();
-        JSON.writeValue(dir.resolve("tokenizer.json").toFile(), tokenizer);
-        JSON.writeValue(dir.resolve("tokenizer_config.json").toFile(), tokenizerConfig(modelMaxLength));
-        JSON.writeValue(dir.resolve("special_tokens_map.json").toFile(), specialTokensMap());
+        JSON.writeValue(dir.resolve(ModelFolder.TOKENIZER).toFile(), tokenizer);
+        JSON.writeValue(dir.resolve(ModelFolder.TOKENIZER_CONFIG).toFile(), tokenizerConfig(modelMaxLength));
+        JSON.writeValue(dir.resolve(ModelFolder.SPECIAL_TOKENS_MAP).toFile(), specialTokensMap());
         return dir;
     }
 

@@ -1,5 +1,6 @@
 package dev.nightshift.toolchain;
 
+import dev.nightshift.engine.ModelFolder;
 import dev.nightshift.model.HalfPrecision;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
@@ -33,8 +34,6 @@ import static dev.nightshift.toolchain.OnnxGraph.MS;
  */
 public final class LlamaOnnxWriter {
 
-    public static final String MODEL_FILE = "model.onnx";
-    public static final String DATA_FILE = "model.onnx.data";
     /** Metadata key (model and genai_config "nightshift" section): logits cover only the last position. */
     public static final String LOGITS_KEY = "nightshift.logits";
     public static final String LOGITS_LAST = "last_position";
@@ -108,17 +107,17 @@ public final class LlamaOnnxWriter {
                     headQuantizer, this.listener);
         }
         graph = new OnnxGraph("nightshift_llama");
-        try (WeightFile file = new WeightFile(folder.resolve(DATA_FILE))) {
+        try (WeightFile file = new WeightFile(folder.resolve(ModelFolder.MODEL_DATA))) {
             weights = file;
             buildGraph();
         }
         Map<String, String> metadata = metadata();
         ModelProto model = graph.model(metadata);
-        try (OutputStream out = Files.newOutputStream(folder.resolve(MODEL_FILE))) {
+        try (OutputStream out = Files.newOutputStream(folder.resolve(ModelFolder.MODEL))) {
             model.writeTo(out);
         }
         return new WrittenModel(folder, config, options.precision(), contextLength, metadata,
-                Map.copyOf(bytesByKind), Files.size(folder.resolve(MODEL_FILE)) + Files.size(folder.resolve(DATA_FILE)));
+                Map.copyOf(bytesByKind), Files.size(folder.resolve(ModelFolder.MODEL)) + Files.size(folder.resolve(ModelFolder.MODEL_DATA)));
     }
 
     private Map<String, String> metadata() {

@@ -1,5 +1,6 @@
 package dev.nightshift.toolchain;
 
+import dev.nightshift.engine.ModelFolder;
 import dev.nightshift.model.LlamaConfig;
 import dev.nightshift.model.WeightSource;
 import dev.nightshift.model.WeightSources;
@@ -95,11 +96,11 @@ public final class ModelConverter {
         for (Map.Entry<String, Path> file : sideFiles.entrySet()) {
             Files.copy(file.getValue(), folder.resolve(file.getKey()));
         }
-        if (!sideFiles.containsKey("tokenizer.json") && source instanceof dev.nightshift.model.RandomWeights) {
+        if (!sideFiles.containsKey(ModelFolder.TOKENIZER) && source instanceof dev.nightshift.model.RandomWeights) {
             TokenizerJsonWriter.write(SyntheticTokenizer.build(source.config().vocabSize()), contextLength, folder);
             notes.add("random weights: wrote a synthetic tokenizer; generated text is meaningless. Convert a real "
                     + "checkpoint (--from) for real output.");
-        } else if (!sideFiles.containsKey("tokenizer.json")) {
+        } else if (!sideFiles.containsKey(ModelFolder.TOKENIZER)) {
             notes.add("no tokenizer.json was written: the engine needs one to turn text into ids. For llama2.c "
                     + "checkpoints pass --tokenizer tokenizer.bin; for Hugging Face folders copy tokenizer.json beside config.json.");
         }

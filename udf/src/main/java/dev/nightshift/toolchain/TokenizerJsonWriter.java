@@ -1,5 +1,6 @@
 package dev.nightshift.toolchain;
 
+import dev.nightshift.engine.ModelFolder;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -81,9 +82,9 @@ public final class TokenizerJsonWriter {
         List<String> names = hfPieces(tokenizer);
         List<Merge> merges = merges(tokenizer);
         Files.createDirectories(outputDir);
-        JSON.writeValue(outputDir.resolve("tokenizer.json").toFile(), tokenizerJson(names, merges));
-        JSON.writeValue(outputDir.resolve("tokenizer_config.json").toFile(), tokenizerConfig(modelMaxLength));
-        JSON.writeValue(outputDir.resolve("special_tokens_map.json").toFile(), specialTokensMap());
+        JSON.writeValue(outputDir.resolve(ModelFolder.TOKENIZER).toFile(), tokenizerJson(names, merges));
+        JSON.writeValue(outputDir.resolve(ModelFolder.TOKENIZER_CONFIG).toFile(), tokenizerConfig(modelMaxLength));
+        JSON.writeValue(outputDir.resolve(ModelFolder.SPECIAL_TOKENS_MAP).toFile(), specialTokensMap());
         return new Conversion(outputDir, names.size(), merges.size(), tieRisks(tokenizer, merges));
     }
 

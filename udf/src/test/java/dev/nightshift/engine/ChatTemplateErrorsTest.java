@@ -36,26 +36,26 @@ class ChatTemplateErrorsTest {
     @Test
     void aMalformedPrintInTokenizerConfigIsRejectedAtLoadNamingFileAndKey() throws IOException {
         // the case: one brace missing outside a block used to render literally, dropping the document
-        Files.writeString(dir.resolve(ChatTemplate.CONFIG_FILE), new ObjectMapper().createObjectNode()
+        Files.writeString(dir.resolve(ModelFolder.TOKENIZER_CONFIG), new ObjectMapper().createObjectNode()
                 .put("bos_token", "<s>").put("chat_template", MALFORMED).toString());
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ChatTemplate.find(dir));
-        assertTrue(e.getMessage().contains(dir.resolve(ChatTemplate.CONFIG_FILE) + " \"chat_template\""), e.getMessage());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ModelFolder.of(dir).chatTemplate());
+        assertTrue(e.getMessage().contains(dir.resolve(ModelFolder.TOKENIZER_CONFIG) + " \"chat_template\""), e.getMessage());
         assertTrue(e.getMessage().contains("unexpected '}'"), e.getMessage());
     }
 
     @Test
     void aMalformedChatTemplateJinjaIsRejectedAtLoadNamingTheFile() throws IOException {
-        Files.writeString(dir.resolve(ChatTemplate.TEMPLATE_FILE), "{% for m in messages %}{{ m.content }}{% endfor %}\n{# note");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ChatTemplate.find(dir));
-        assertTrue(e.getMessage().contains(dir.resolve(ChatTemplate.TEMPLATE_FILE).toString()), e.getMessage());
+        Files.writeString(dir.resolve(ModelFolder.CHAT_TEMPLATE), "{% for m in messages %}{{ m.content }}{% endfor %}\n{# note");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ModelFolder.of(dir).chatTemplate());
+        assertTrue(e.getMessage().contains(dir.resolve(ModelFolder.CHAT_TEMPLATE).toString()), e.getMessage());
         assertTrue(e.getMessage().contains("missing end of comment tag") && e.getMessage().contains("line 2"), e.getMessage());
     }
 
     @Test
     void loadRefusesABrokenTemplateBeforeAnyRender() throws IOException {
-        Files.writeString(dir.resolve(ChatTemplate.TEMPLATE_FILE), MALFORMED);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ChatTemplate.load(dir));
-        assertTrue(e.getMessage().startsWith("the chat template from " + dir.resolve(ChatTemplate.TEMPLATE_FILE)
+        Files.writeString(dir.resolve(ModelFolder.CHAT_TEMPLATE), MALFORMED);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ModelFolder.of(dir).requireChatTemplate());
+        assertTrue(e.getMessage().startsWith("the chat template from " + dir.resolve(ModelFolder.CHAT_TEMPLATE)
                 + " is not valid Jinja"), e.getMessage());
     }
 
@@ -181,10 +181,10 @@ class ChatTemplateErrorsTest {
         }
         for (String folder : List.of("meta-llama-3-8b-instruct-tokenizer-config", "unsloth-llama-3.2-1b-tokenizer-config",
                 "meta-llama-3.1-8b-instruct-chat-template", "meta-llama-3.2-3b-instruct-chat-template")) {
-            cases.add(Arguments.of(folder, ChatTemplate.load(root.resolve(folder)).withSpecialTokens(tokens), llama3));
+            cases.add(Arguments.of(folder, ModelFolder.of(root.resolve(folder)).requireChatTemplate().withSpecialTokens(tokens), llama3));
         }
         for (String folder : List.of("ortgenai-tiny-random-LlamaForCausalLM-fp32", "ortgenai-tiny-random-LlamaForCausalLM-fp16")) {
-            cases.add(Arguments.of(folder, ChatTemplate.load(root.resolve(folder)), " [/INST]"));
+            cases.add(Arguments.of(folder, ModelFolder.of(root.resolve(folder)).requireChatTemplate(), " [/INST]"));
         }
         return cases.build();
     }

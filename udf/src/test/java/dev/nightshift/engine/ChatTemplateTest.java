@@ -57,7 +57,7 @@ class ChatTemplateTest {
     @Test
     void llama3OriginalTemplateFromTokenizerConfig() throws IOException {
         String folder = "meta-llama-3-8b-instruct-tokenizer-config";
-        ChatTemplate template = ChatTemplate.load(thirdParty(folder));
+        ChatTemplate template = ModelFolder.of(thirdParty(folder)).requireChatTemplate();
         assertEquals("<|begin_of_text|>", template.specialTokens().get("bos_token"));
         assertEquals("<|end_of_text|>", template.specialTokens().get("eos_token"));
         // The README passed bos_token only; tokenizer_config.json supplies the same value.
@@ -69,7 +69,7 @@ class ChatTemplateTest {
     @Test
     void unslothLlama32TemplateWithRawNewlines() throws IOException {
         String folder = "unsloth-llama-3.2-1b-tokenizer-config";
-        ChatTemplate template = ChatTemplate.load(thirdParty(folder));
+        ChatTemplate template = ModelFolder.of(thirdParty(folder)).requireChatTemplate();
         String expected = readmeRendering(folder);
         assertEquals(expected, template.render(FOUR, true, README_ARGS));
         // README: "Without date_string, the date line reads Today Date: 26 July 2024."
@@ -80,7 +80,7 @@ class ChatTemplateTest {
     @Test
     void llama31TemplateFile() throws IOException {
         String folder = "meta-llama-3.1-8b-instruct-chat-template";
-        ChatTemplate template = ChatTemplate.load(thirdParty(folder));
+        ChatTemplate template = ModelFolder.of(thirdParty(folder)).requireChatTemplate();
         assertTrue(template.source().endsWith("chat_template.jinja"), template.source());
         String expected = readmeRendering(folder);
         assertEquals(expected, template.render(FOUR, true, README_ARGS));
@@ -91,7 +91,7 @@ class ChatTemplateTest {
     @Test
     void llama32TemplateFileTakesTheDateFromTheClock() throws IOException {
         String folder = "meta-llama-3.2-3b-instruct-chat-template";
-        ChatTemplate template = ChatTemplate.load(thirdParty(folder));
+        ChatTemplate template = ModelFolder.of(thirdParty(folder)).requireChatTemplate();
         String expected = readmeRendering(folder);
         assertEquals(expected, template.render(FOUR, true, README_ARGS));
         // Without date_string the template calls strftime_now("%d %b %Y"), as transformers defines it.
@@ -108,7 +108,7 @@ class ChatTemplateTest {
         String expected = "<s>[INST] <<SYS>>\nYou are a helpful assistant.\n<</SYS>>\n\nHello! [/INST] Hi there. </s>"
                 + "<s>[INST] What is 2+2? [/INST]";
         for (String folder : List.of("ortgenai-tiny-random-LlamaForCausalLM-fp32", "ortgenai-tiny-random-LlamaForCausalLM-fp16")) {
-            ChatTemplate template = ChatTemplate.load(thirdParty(folder));
+            ChatTemplate template = ModelFolder.of(thirdParty(folder)).requireChatTemplate();
             assertEquals(expected, template.render(FOUR, true), folder);
         }
     }
@@ -116,7 +116,7 @@ class ChatTemplateTest {
     @Test
     void raiseExceptionReachesTheCaller() throws IOException {
         Path folder = thirdParty("ortgenai-tiny-random-LlamaForCausalLM-fp32");
-        ChatTemplate template = ChatTemplate.load(folder);
+        ChatTemplate template = ModelFolder.of(folder).requireChatTemplate();
         ChatTemplate.RenderException e = assertThrows(ChatTemplate.RenderException.class,
                 () -> template.render(List.of(user("a"), user("b")), true));
         assertTrue(e.getMessage().contains("Conversation roles must alternate user/assistant/user/assistant/..."),
@@ -127,13 +127,13 @@ class ChatTemplateTest {
     @Test
     void aFolderWithoutATemplateSaysWhatToDo(@TempDir Path empty) throws IOException {
         Path gpt2 = thirdParty("ortgenai-tiny-random-gpt2-fp32");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ChatTemplate.load(gpt2));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ModelFolder.of(gpt2).requireChatTemplate());
         assertTrue(e.getMessage().contains(gpt2.resolve("tokenizer_config.json") + " has no \"chat_template\""),
                 e.getMessage());
         assertTrue(e.getMessage().contains("formatted by hand"), e.getMessage());
         assertTrue(e.getMessage().contains(gpt2.resolve("chat_template.jinja").toString()), e.getMessage());
 
-        e = assertThrows(IllegalArgumentException.class, () -> ChatTemplate.load(empty));
+        e = assertThrows(IllegalArgumentException.class, () -> ModelFolder.of(empty).requireChatTemplate());
         assertTrue(e.getMessage().contains("there is no " + empty.resolve("tokenizer_config.json")), e.getMessage());
     }
 
@@ -144,12 +144,12 @@ class ChatTemplateTest {
                  "chat_template": [{"name": "tool_use", "template": "tools"},
                                    {"name": "default", "template": "{{ bos_token }}{{ messages[0].content }}{{ eos_token }}"}]}
                 """);
-        assertEquals("<B>hi<E>", ChatTemplate.load(dir).render(List.of(user("hi")), false));
+        assertEquals("<B>hi<E>", ModelFolder.of(dir).requireChatTemplate().render(List.of(user("hi")), false));
 
         Files.writeString(dir.resolve("tokenizer_config.json"), """
                 {"chat_template": [{"name": "tool_use", "template": "tools"}, {"name": "rag", "template": "rag"}]}
                 """);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ChatTemplate.load(dir));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ModelFolder.of(dir).requireChatTemplate());
         assertTrue(e.getMessage().contains("no template named \"default\" (it has [tool_use, rag])"), e.getMessage());
     }
 
@@ -159,7 +159,7 @@ class ChatTemplateTest {
                 "{\"bos_token\": \"<old>\", \"chat_template\": \"from the config\"}");
         Files.writeString(dir.resolve("special_tokens_map.json"), "{\"bos_token\": {\"content\": \"<new>\"}}");
         Files.writeString(dir.resolve("chat_template.jinja"), "{{ bos_token }}{{ messages[0]['content'] }}\n");
-        ChatTemplate template = ChatTemplate.load(dir);
+        ChatTemplate template = ModelFolder.of(dir).requireChatTemplate();
         assertEquals(dir.resolve("chat_template.jinja").toString(), template.source());
         // Jinja drops the source's one trailing newline.
         assertEquals("<new>x", template.render(List.of(user("x")), false));

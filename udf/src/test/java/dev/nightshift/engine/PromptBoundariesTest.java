@@ -279,21 +279,21 @@ class PromptBoundariesTest {
     @Test
     void theFingerprintCoversEveryFileOfTheFolder() throws Exception {
         Path folder = copy(stories, work.resolve("fingerprint"));
-        String original = LlmEngine.fingerprint(folder);
-        assertEquals(original, LlmEngine.fingerprint(copy(stories, work.resolve("fingerprint-copy"))), "stable across copies");
+        String original = ModelFolder.of(folder).fingerprint();
+        assertEquals(original, ModelFolder.of(copy(stories, work.resolve("fingerprint-copy"))).fingerprint(), "stable across copies");
         Files.writeString(folder.resolve("chat_template.jinja"), "{{ messages[0]['content'] }}");
-        String withTemplate = LlmEngine.fingerprint(folder);
+        String withTemplate = ModelFolder.of(folder).fingerprint();
         assertNotEquals(original, withTemplate);
         Files.writeString(folder.resolve("chat_template.jinja"), "{{ messages[0]['content'] }}!");
-        assertNotEquals(withTemplate, LlmEngine.fingerprint(folder));
+        assertNotEquals(withTemplate, ModelFolder.of(folder).fingerprint());
         for (String file : List.of("generation_config.json", "special_tokens_map.json")) {
-            String before = LlmEngine.fingerprint(folder);
+            String before = ModelFolder.of(folder).fingerprint();
             Files.writeString(folder.resolve(file), "{\"eos_token_id\": 2}");
-            assertNotEquals(before, LlmEngine.fingerprint(folder), file);
+            assertNotEquals(before, ModelFolder.of(folder).fingerprint(), file);
         }
-        String before = LlmEngine.fingerprint(folder);
+        String before = ModelFolder.of(folder).fingerprint();
         Files.writeString(folder.resolve(".DS_Store"), "x");
-        assertEquals(before, LlmEngine.fingerprint(folder), "hidden files are not the model");
+        assertEquals(before, ModelFolder.of(folder).fingerprint(), "hidden files are not the model");
     }
 
     static Path copy(Path from, Path to) throws Exception {

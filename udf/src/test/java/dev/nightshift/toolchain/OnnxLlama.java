@@ -1,5 +1,6 @@
 package dev.nightshift.toolchain;
 
+import dev.nightshift.engine.ModelFolder;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
@@ -35,7 +36,7 @@ public final class OnnxLlama implements AutoCloseable {
     public OnnxLlama(Path folder, int layers, int kvHeads, int headDim) throws OrtException {
         OrtSession.SessionOptions options = new OrtSession.SessionOptions();
         options.setIntraOpNumThreads(1);
-        this.session = env.createSession(folder.resolve(LlamaOnnxWriter.MODEL_FILE).toString(), options);
+        this.session = env.createSession(folder.resolve(ModelFolder.MODEL).toString(), options);
         this.layers = layers;
         this.kvHeads = kvHeads;
         this.headDim = headDim;

@@ -1,5 +1,6 @@
 package dev.nightshift.toolchain;
 
+import dev.nightshift.engine.ModelFolder;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import dev.nightshift.model.LlamaConfig;
@@ -42,8 +43,8 @@ public final class PlainAttentionGraph {
     /** Replaces {@code folder}'s model.onnx (as written by the converter) with this graph of the same weights. */
     public static void replaceModel(WeightSource source, Path folder) throws IOException {
         ModelProto model = new PlainAttentionGraph(source).build();
-        Files.deleteIfExists(folder.resolve(LlamaOnnxWriter.DATA_FILE));
-        try (OutputStream out = Files.newOutputStream(folder.resolve(LlamaOnnxWriter.MODEL_FILE))) {
+        Files.deleteIfExists(folder.resolve(ModelFolder.MODEL_DATA));
+        try (OutputStream out = Files.newOutputStream(folder.resolve(ModelFolder.MODEL))) {
             model.writeTo(out);
         }
     }

@@ -1,11 +1,10 @@
 package dev.nightshift.jobs.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.nightshift.engine.EngineOptions;
 import dev.nightshift.engine.GenerationOptions;
 import dev.nightshift.engine.GenerationResult;
 import dev.nightshift.engine.LlmEngine;
+import dev.nightshift.engine.ModelFolder;
 import dev.nightshift.engine.Prompt;
 import dev.nightshift.model.RandomWeights;
 import dev.nightshift.toolchain.ConversionOptions;
@@ -99,7 +98,7 @@ final class BenchCommand implements Callable<Integer> {
         if (random != null) {
             Path parent = workDir != null ? Files.createDirectories(workDir) : (temporary = Files.createTempDirectory("nightshift-bench"));
             folder = parent.resolve("random-" + random + "-" + precision);
-            if (!Files.exists(folder.resolve("model.onnx"))) {
+            if (!Files.exists(folder.resolve(ModelFolder.MODEL))) {
                 long start = System.nanoTime();
                 ModelConverter.convert(new RandomWeights(RandomShapes.parse(random), 42), folder,
                         ConversionOptions.of(Precision.parse(precision)), null, null);
@@ -238,25 +237,24 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private static int vocabSize(Path folder) throws Exception {
-        return new ObjectMapper().readTree(folder.resolve("genai_config.json").toFile()).at("/model/vocab_size").asInt();
+        return ModelFolder.of(folder).decoderShape().vocabSize();
     }
 
     /** Bytes of weights a decode step reads: the data file, less an embedding table that is only gathered from. */
     private static long weightBytesPerStep(Path folder) throws Exception {
-        JsonNode genai = new ObjectMapper().readTree(folder.resolve("genai_config.json").toFile());
-        long total = Files.size(folder.resolve("model.onnx.data"));
-        String precision = genai.at("/nightshift/precision").asText("");
+        ModelFolder.DecoderShape shape = ModelFolder.of(folder).decoderShape();
+        long total = Files.size(folder.resolve(ModelFolder.MODEL_DATA));
+        String precision = shape.precision();
         if (precision.equals("int4") || precision.equals("int8")) {
-            long embedding = (long) genai.at("/model/vocab_size").asInt() * genai.at("/model/decoder/hidden_size").asInt() * 2;
+            long embedding = (long) shape.vocabSize() * shape.hiddenSize() * 2;
             return total - embedding;
         }
         return total;
     }
 
     private static long kvBytes(Path folder, int rows, int length) throws Exception {
-        JsonNode decoder = new ObjectMapper().readTree(folder.resolve("genai_config.json").toFile()).at("/model/decoder");
-        return 2L * rows * length * decoder.get("num_hidden_layers").asInt() * decoder.get("num_key_value_heads").asInt()
-                * decoder.get("head_size").asInt() * 4;
+        ModelFolder.DecoderShape shape = ModelFolder.of(folder).decoderShape();
+        return 2L * rows * length * shape.layers() * shape.kvHeads() * shape.headSize() * 4;
     }
 
     private static long allocatedBytes() {

@@ -1,5 +1,6 @@
 package dev.nightshift.jobs.cli;
 
+import dev.nightshift.engine.ModelFolder;
 import dev.nightshift.jobs.nightly.JobConfig;
 import dev.nightshift.jobs.nightly.JobConfigLoader;
 import dev.nightshift.jobs.nightly.NightlyJob;
@@ -99,7 +100,7 @@ final class DemoCommand implements Callable<Integer> {
     /** The random-weight model, built once under the work folder and reused by later demo runs. */
     private static Path randomModel(Path root, PrintWriter out) throws IOException {
         Path folder = root.resolve("models/random-tiny-int4");
-        if (Files.isRegularFile(folder.resolve("genai_config.json"))) {
+        if (Files.isRegularFile(folder.resolve(ModelFolder.GENAI_CONFIG))) {
             out.println("model:     " + folder + " (random weights, built by an earlier demo run)");
             return folder;
         }

@@ -1,11 +1,11 @@
 package dev.nightshift.jobs.cli;
 
-import dev.nightshift.engine.ChatTemplate;
 import dev.nightshift.engine.EngineOptions;
 import dev.nightshift.engine.ErrorCode;
 import dev.nightshift.engine.GenerationOptions;
 import dev.nightshift.engine.GenerationResult;
 import dev.nightshift.engine.LlmEngine;
+import dev.nightshift.engine.ModelFolder;
 import dev.nightshift.engine.OverflowPolicy;
 import dev.nightshift.engine.Prompt;
 import dev.nightshift.jobs.nightly.SettingRange;
@@ -103,7 +103,7 @@ final class GenerateCommand implements Callable<Integer> {
         }
         if (chat) {
             // a missing or broken template fails every row: say so once, before the model loads
-            ChatTemplate.load(model);
+            ModelFolder.of(model).requireChatTemplate();
         }
         PrintWriter out = spec.commandLine().getOut();
         try (LlmEngine engine = LlmEngine.open(model, EngineOptions.defaults().withThreads(threads).withProvider(provider))) {

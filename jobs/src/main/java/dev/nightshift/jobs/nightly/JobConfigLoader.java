@@ -9,6 +9,7 @@ import dev.nightshift.task.SummarizeTask;
 import dev.nightshift.task.Task;
 import dev.nightshift.task.TaskOptionException;
 import dev.nightshift.task.TaskType;
+import dev.nightshift.engine.Sha256;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.error.Mark;
@@ -95,7 +96,7 @@ public final class JobConfigLoader {
         JobConfig.Run run = run(top.section("run", false));
         JobConfig.Prices prices = prices(top.section("prices", false));
         top.finish();
-        String hash = Hashing.sha256(yaml.getBytes(StandardCharsets.UTF_8));
+        String hash = Sha256.hex(yaml.getBytes(StandardCharsets.UTF_8));
         return new JobConfig(name, source, tasks, model, output, run, prices, hash,
                 new JobConfig.Locations(file, lines));
     }

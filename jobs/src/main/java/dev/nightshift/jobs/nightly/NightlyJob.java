@@ -1,6 +1,7 @@
 package dev.nightshift.jobs.nightly;
 
-import dev.nightshift.engine.ChatTemplate;
+import dev.nightshift.engine.ModelCard;
+import dev.nightshift.engine.ModelFolder;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
@@ -121,9 +122,10 @@ public final class NightlyJob {
 
         // 1. Everything that can be checked before the model runs.
         listener.stage("check", "model " + config.model().path());
-        String fingerprint = checkModel();
+        ModelCard model = checkModel();
+        String fingerprint = model.fingerprint();
         String modelId = Path.of(config.model().path()).getFileName().toString();
-        List<TaskSpec> tasks = taskSpecs();
+        List<TaskSpec> tasks = taskSpecs(model);
         listener.stage("read source", config.source().table().describe());
         Dataset<Row> docs = documents();
         long docsRead = checkDocuments(docs);
@@ -316,8 +318,8 @@ public final class NightlyJob {
 
     // --- checks --------------------------------------------------------------------------------------------
 
-    /** The model folder is readable and looks like a converted model; returns its fingerprint. */
-    private String checkModel() {
+    /** The model folder is readable and looks like a converted model; returns its card (fingerprint, template). */
+    private ModelCard checkModel() {
         String path = config.model().path();
         if (path.matches("[A-Za-z][A-Za-z0-9+.-]*:/.*") && !path.startsWith("file:")) {
             throw new JobConfigException(config.locations().of("model.path") + ": " + path + " is not a local path; "
@@ -328,28 +330,23 @@ public final class NightlyJob {
             throw new JobConfigException(config.locations().of("model.path") + ": model folder " + folder
                     + " does not exist; convert a model with `nightshift convert` or fix the path");
         }
-        if (!Files.isReadable(folder) || !Files.isReadable(folder.resolve("model.onnx"))) {
+        ModelFolder model = ModelFolder.open(folder);
+        if (!Files.isReadable(folder) || !Files.isReadable(model.file(ModelFolder.MODEL))) {
             throw new JobConfigException(config.locations().of("model.path") + ": " + folder + " is not a readable "
-                    + "model folder (no readable model.onnx); point it at the output of `nightshift convert`");
+                    + "model folder (no readable " + ModelFolder.MODEL + "); point it at the output of `nightshift convert`");
         }
         try {
-            return dev.nightshift.engine.LlmEngine.fingerprint(folder);
+            return model.card();
         } catch (IOException e) {
             throw new JobConfigException(config.locations().of("model.path") + ": cannot read model folder " + folder
                     + ": " + e.getMessage(), e);
         }
     }
 
-    private List<TaskSpec> taskSpecs() {
-        boolean modelHasTemplate;
-        String templateProblem = null;
-        try {
-            // find() parses and trial-renders the template, so a broken one is found here, before any inference
-            modelHasTemplate = ChatTemplate.find(Path.of(config.model().path())).isPresent();
-        } catch (IOException | RuntimeException e) {
-            modelHasTemplate = true;
-            templateProblem = e.getMessage();
-        }
+    private List<TaskSpec> taskSpecs(ModelCard model) {
+        // the card's template was parsed and trial-rendered, so a broken one is known here, before any inference
+        boolean modelHasTemplate = model.hasChatTemplate();
+        String templateProblem = model.templateProblem();
         List<TaskSpec> specs = new ArrayList<>();
         for (JobConfig.Task task : config.tasks()) {
             boolean chat = switch (task.chat()) {

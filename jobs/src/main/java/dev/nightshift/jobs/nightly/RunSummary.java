@@ -29,7 +29,7 @@ import java.util.List;
  * @param clusterCostUsd   executors × hours × prices.executor_hour_usd
  * @param apiCosts         what the same tokens would cost at each configured API
  * @param modelId          the model folder's name
- * @param modelFingerprint {@code LlmEngine.fingerprint} of the model folder (equal to the engine's {@code ModelInfo.fingerprint()})
+ * @param modelFingerprint {@code ModelFolder.fingerprint()} of the model folder (equal to the engine's {@code ModelInfo.fingerprint()})
  * @param rowsWithErrors   rows of the results table whose latest attempt failed, after this run (what
  *                         {@code --retry-failed} would retry); -1 when unknown (the run failed before counting)
  * @param provider         the execution provider the engines actually used (cpu, cuda; "cpu,cuda" when executors

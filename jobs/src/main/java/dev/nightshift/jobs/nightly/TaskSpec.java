@@ -1,6 +1,7 @@
 package dev.nightshift.jobs.nightly;
 
 import dev.nightshift.engine.GenerationOptions;
+import dev.nightshift.engine.Sha256;
 import dev.nightshift.task.PromptTemplate;
 import dev.nightshift.task.Task;
 import dev.nightshift.task.TaskType;
@@ -54,7 +55,7 @@ public record TaskSpec(String name, Task task, boolean chat, String promptHash) 
 
     /** The row's input hash: changes exactly when the prompt text, the task or the model changes. */
     public String inputHash(String prompt, String modelFingerprint) {
-        return Hashing.sha256("input-v1", promptHash, prompt, modelFingerprint);
+        return Sha256.hexOfParts("input-v1", promptHash, prompt, modelFingerprint);
     }
 
     @Override
