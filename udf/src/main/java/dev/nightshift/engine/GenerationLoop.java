@@ -44,7 +44,7 @@ final class GenerationLoop {
                         tokens[b] = model.padId;
                         continue;
                     }
-                    int token = row.sampler.next(logits[b]);
+                    int token = row.sampler.next(logits[b], row.generated, row.count);
                     if (row.count == 0) {
                         row.firstTokenNanos = now;
                     }
@@ -121,13 +121,21 @@ final class GenerationLoop {
             row.finish = FinishReason.STOP;
         } else {
             row.add(token);
-            if (!row.options.stopStrings().isEmpty()) {
-                String text = tokenizer.decode(row.tokens());
-                int cut = firstStop(text, row.options.stopStrings());
-                if (cut >= 0) {
-                    row.text = text.substring(0, cut);
-                    row.finish = FinishReason.STOP;
-                    stoppedByString = true;
+            List<String> stops = row.options.stopStrings();
+            if (!stops.isEmpty()) {
+                if (row.detokenizer == null) {
+                    row.detokenizer = new IncrementalDetokenizer(tokenizer);
+                }
+                CharSequence text = row.detokenizer.text();
+                int before = text.length();
+                if (!row.detokenizer.add(token).isEmpty()) {
+                    // A stop that starts earlier than (longest stop - 1) characters before the new text was found before.
+                    int cut = firstStop(text, Math.max(0, before - (maxLength(stops) - 1)), stops);
+                    if (cut >= 0) {
+                        row.text = text.subSequence(0, cut).toString();
+                        row.finish = FinishReason.STOP;
+                        stoppedByString = true;
+                    }
                 }
             }
             if (!row.done() && row.count >= row.maxNewTokens) {
@@ -149,13 +157,27 @@ final class GenerationLoop {
     }
 
     static int firstStop(String text, List<String> stops) {
+        return firstStop(text, 0, stops);
+    }
+
+    /** Where the first stop string in text starts, looking at occurrences starting at {@code from} or later; -1 if none. */
+    static int firstStop(CharSequence text, int from, List<String> stops) {
+        String tail = text.subSequence(from, text.length()).toString();
         int cut = -1;
         for (String stop : stops) {
-            int at = text.indexOf(stop);
+            int at = tail.indexOf(stop);
             if (at >= 0 && (cut < 0 || at < cut)) {
                 cut = at;
             }
         }
-        return cut;
+        return cut < 0 ? -1 : from + cut;
+    }
+
+    private static int maxLength(List<String> stops) {
+        int max = 0;
+        for (String stop : stops) {
+            max = Math.max(max, stop.length());
+        }
+        return max;
     }
 }

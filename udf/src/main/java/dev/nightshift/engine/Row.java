@@ -13,6 +13,8 @@ final class Row {
     final boolean truncated;
     final int maxNewTokens;
     final Sampler sampler;
+    /** The generated text as it grows, for stop strings; null until the loop needs it (rows with stop strings). */
+    IncrementalDetokenizer detokenizer;
 
     int[] generated = new int[16];
     int count;

@@ -1,13 +1,13 @@
 package dev.nightshift.engine;
 
 import java.util.Arrays;
-import java.util.BitSet;
+import java.util.List;
 import java.util.SplittableRandom;
 
 /**
  * Picks the next token of one row: greedy (first maximum, as llama2.c) or sampled with temperature,
- * top-k and top-p, after an optional repetition penalty. Each row owns its random stream, seeded by
- * the row's seed alone, so a row samples the same tokens whatever batch it runs in.
+ * top-k and top-p, after the row's chain of {@link LogitsProcessor}s (the repetition penalty). Each row owns its random
+ * stream, seeded by the row's seed alone, so a row samples the same tokens whatever batch it runs in.
  */
 final class Sampler {
 
@@ -16,28 +16,33 @@ final class Sampler {
 
     private final GenerationOptions options;
     private final SplittableRandom random;
-    private final BitSet seen = new BitSet();
+    private final List<LogitsProcessor> processors;
 
+    /** A sampler with the processors the options ask for ({@link LogitsProcessor#forOptions}). */
     Sampler(GenerationOptions options, int[] prompt) {
-        this.options = options;
-        this.random = new SplittableRandom(options.seed());
-        for (int token : prompt) {
-            seen.set(token);
-        }
+        this(options, LogitsProcessor.forOptions(options, prompt));
     }
 
-    int next(float[] logits) {
+    Sampler(GenerationOptions options, List<LogitsProcessor> processors) {
+        this.options = options;
+        this.random = new SplittableRandom(options.seed());
+        this.processors = List.copyOf(processors);
+    }
+
+    /**
+     * The next token for logits, after the processors ran on a copy (the given array is left unchanged).
+     *
+     * @param generated the row's generated ids so far; the first {@code count} are valid
+     */
+    int next(float[] logits, int[] generated, int count) {
         float[] scores = logits;
-        if (options.repetitionPenalty() != 1 && !seen.isEmpty()) {
+        if (!processors.isEmpty()) {
             scores = logits.clone();
-            float penalty = (float) options.repetitionPenalty();
-            for (int token = seen.nextSetBit(0); token >= 0 && token < scores.length; token = seen.nextSetBit(token + 1)) {
-                scores[token] = scores[token] > 0 ? scores[token] / penalty : scores[token] * penalty;
+            for (LogitsProcessor processor : processors) {
+                processor.process(generated, count, scores);
             }
         }
-        int token = options.greedy() ? argmax(scores) : sample(scores);
-        seen.set(token);
-        return token;
+        return options.greedy() ? argmax(scores) : sample(scores);
     }
 
     static int argmax(float[] values) {
