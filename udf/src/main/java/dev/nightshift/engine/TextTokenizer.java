@@ -274,7 +274,9 @@ public final class TextTokenizer implements AutoCloseable {
         for (int drop = 1; drop <= Math.min(4, ids.length); drop++) {
             int keep = ids.length - drop;
             String dropped = decode(java.util.Arrays.copyOfRange(ids, keep, ids.length));
-            if (!dropped.isEmpty() && dropped.chars().allMatch(c -> c == '\uFFFD')) {
+            // The dropped tokens end in the incomplete bytes; with byte-level BPE a token can also carry text before
+            // them (" \xC3"), which goes with the token, as the incremental detokenizer holds it back too.
+            if (dropped.endsWith("\uFFFD")) {
                 String kept = decode(java.util.Arrays.copyOf(ids, keep));
                 if (!kept.endsWith("\uFFFD")) {
                     return new Decoded(kept, keep);

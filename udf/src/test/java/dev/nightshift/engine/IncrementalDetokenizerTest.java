@@ -80,12 +80,11 @@ class IncrementalDetokenizerTest {
             assertFalse(added.contains("\uFFFD"), "step " + i + " emitted U+FFFD: " + added);
             String text = detokenizer.text().toString();
             assertTrue(tokenizer.decode(ids).startsWith(text), "after token " + i + ": " + text);
-            // Where decodeComplete finds the complete text (it drops only trailing tokens that are all U+FFFD; a
-            // byte-level token like " \xC3" keeps its U+FFFD there), both agree; else this holds back more.
+            // decodeComplete (the text of a row that stops here) holds back exactly what the detokenizer holds back,
+            // including a byte-level token like " \xC3" that carries text before its incomplete bytes.
             String complete = tokenizer.decodeComplete(Arrays.copyOf(ids, i + 1)).text();
-            if (!complete.contains("\uFFFD")) {
-                assertEquals(complete, text, "after token " + i + " of " + Arrays.toString(ids));
-            }
+            assertFalse(complete.contains("\uFFFD"), complete);
+            assertEquals(complete, text, "after token " + i + " of " + Arrays.toString(ids));
         }
         assertEquals(streamed.toString(), detokenizer.text().toString());
         assertEquals(ids.length, detokenizer.tokens());
