@@ -19,6 +19,7 @@ final class LabelScorer {
     private final DecoderModel model;
     private final TextTokenizer tokenizer;
     private final int[] endIds;
+    private final java.util.Map<String, int[]> endIdsByOptions = new java.util.HashMap<>();
 
     LabelScorer(DecoderModel model, TextTokenizer tokenizer) {
         this.model = model;
@@ -41,7 +42,9 @@ final class LabelScorer {
     LabelScores score(PromptEncoder.Encoded prompt, boolean chat, List<String> stopStrings, List<String> labels)
             throws OrtException {
         int[] ids = prompt.ids();
-        int[] ends = endIds(chat, stopStrings);
+        // The same for every row of a call: computed once (it encodes probe texts).
+        int[] ends = endIdsByOptions.computeIfAbsent(chat + "\u0000" + String.join("\u0000", stopStrings),
+                key -> endIds(chat, stopStrings));
         if (ends.length == 0) {
             return new LabelScores(labels, new double[0], ids.length, ErrorCode.BAD_PROMPT.message("the model declares no end-of-sequence token, so "
                     + "labels cannot be scored as complete answers; add eos_token_id to its config"));

@@ -103,9 +103,7 @@ public final class ExtractTask extends Task {
             return TaskOutput.failed(parsed.error(), generated.promptTokens(), generated.outputTokens(),
                     generated.output(), generated.warning(), generated.engineNanos());
         }
-        return new TaskOutput(generated.output(), null, null, parsed.json(), generated.promptTokens(),
-                generated.outputTokens(), generated.finishReason(), null,
-                TaskOutput.join(generated.warning(), parsed.warning()), generated.engineNanos());
+        return generated.parsed(generated.output(), parsed.json(), parsed.warning());
     }
 
     /**
@@ -143,7 +141,7 @@ public final class ExtractTask extends Task {
                     break;
                 }
             } catch (Exception e) {
-                problem = "the output's JSON object does not parse: " + reason(e);
+                problem = "the output's JSON object does not parse: " + dev.nightshift.engine.Reason.of(e);
             }
         }
         if (parsed == null && scan.openAt() >= 0) {
@@ -184,20 +182,6 @@ public final class ExtractTask extends Task {
             warning = warning.substring(0, warning.length() - 1);
         }
         return new Extracted(out.toString(), warning, null);
-    }
-
-    /** The first non-blank line of the message, else of a cause's, else the exception's kind (as jobs' Reason.of). */
-    private static String reason(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            String message = t.getMessage();
-            if (message != null) {
-                String line = message.lines().map(String::strip).filter(l -> !l.isEmpty()).findFirst().orElse("");
-                if (!line.isEmpty()) {
-                    return line;
-                }
-            }
-        }
-        return e.getClass().getSimpleName();
     }
 
     /**

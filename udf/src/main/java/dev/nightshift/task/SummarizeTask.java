@@ -67,9 +67,7 @@ public final class SummarizeTask extends Task {
             return generated;
         }
         Trimmed trimmed = summary(generated.output(), maxWords);
-        return new TaskOutput(trimmed.text(), null, null, null, generated.promptTokens(), generated.outputTokens(),
-                generated.finishReason(), null, TaskOutput.join(generated.warning(), trimmed.warning()),
-                generated.engineNanos());
+        return generated.parsed(trimmed.text(), null, trimmed.warning());
     }
 
     /** A summary: surrounding whitespace removed, cut to {@code maxWords} words (0 = no limit). */

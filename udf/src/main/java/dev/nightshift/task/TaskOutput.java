@@ -28,6 +28,12 @@ public record TaskOutput(String output, String label, Double score, String field
                 engineNanos);
     }
 
+    /** This successful output with its text and fields replaced and a note added to its warning (a task's parsing). */
+    TaskOutput parsed(String text, String fieldsJson, String note) {
+        return new TaskOutput(text, label, score, fieldsJson, promptTokens, outputTokens, finishReason, error,
+                join(warning, note), engineNanos);
+    }
+
     static String join(String a, String b) {
         return a == null ? b : b == null ? a : a + "; " + b;
     }

@@ -1,8 +1,8 @@
 package dev.nightshift.jobs.cli;
 
+import dev.nightshift.engine.Reason;
 import dev.nightshift.jobs.nightly.JobConfig;
 import dev.nightshift.jobs.nightly.JobConfigLoader;
-import dev.nightshift.jobs.nightly.Reason;
 import dev.nightshift.jobs.nightly.TableRef;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;

@@ -1,7 +1,7 @@
 package dev.nightshift.jobs.cli;
 
-import dev.nightshift.jobs.nightly.Reason;
 
+import dev.nightshift.engine.Reason;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.NoSuchFileException;

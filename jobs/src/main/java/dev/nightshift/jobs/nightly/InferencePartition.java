@@ -1,5 +1,6 @@
 package dev.nightshift.jobs.nightly;
 
+import dev.nightshift.engine.Reason;
 import dev.nightshift.engine.ErrorCode;
 import dev.nightshift.engine.Prompt;
 import dev.nightshift.engine.TextGenerator;

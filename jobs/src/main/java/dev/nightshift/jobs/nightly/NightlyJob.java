@@ -1,5 +1,6 @@
 package dev.nightshift.jobs.nightly;
 
+import dev.nightshift.engine.Reason;
 import dev.nightshift.engine.ModelCard;
 import dev.nightshift.engine.ModelFolder;
 import org.apache.spark.api.java.JavaRDD;
@@ -266,7 +267,7 @@ public final class NightlyJob {
     private void claim(RunLease lease) {
         lease.beat();
         Instant now = Instant.now();
-        String mine = lease.folder().substring(lease.folder().lastIndexOf('/') + 1);
+        String mine = lease.runId();
         java.util.Set<String> live = new java.util.HashSet<>();
         for (RunLease.OtherRun other : lease.others()) {
             if (other.alive(now)) {

@@ -50,6 +50,11 @@ final class RunLease {
         this.runId = runId;
     }
 
+    /** This run's id. */
+    String runId() {
+        return runId;
+    }
+
     /** This run's staging folder. */
     String folder() {
         return stagingRoot + "/" + runId;

@@ -23,24 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@link NightlyEndToEndTest}. Delta MERGEs cost seconds each on a 2-core box, so each test is one scenario of
  * several runs.
  */
-class NightlyJobTest {
+class NightlyJobTest extends SparkJobTest {
 
-    @TempDir
-    static Path warehouse;
-    static SparkSession spark;
-
-    @TempDir
-    Path dir;
-
-    @BeforeAll
-    static void startSpark() {
-        spark = TestSpark.start(warehouse);
-    }
-
-    @AfterAll
-    static void closeEngines() {
-        EngineHolder.closeAll();
-    }
 
     static RunSummary run(JobConfig config, EngineFactory engines) {
         return NightlyJob.of(spark, config).engines(engines).run();

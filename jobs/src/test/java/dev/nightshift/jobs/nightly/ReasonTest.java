@@ -1,5 +1,6 @@
 package dev.nightshift.jobs.nightly;
 
+import dev.nightshift.engine.Reason;
 import org.apache.spark.sql.catalyst.parser.CatalystSqlParser$;
 import org.junit.jupiter.api.Test;
 

@@ -29,24 +29,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * model processed are counted, killed runs are found and closed, two runs never write at once, engine warnings and
  * leftover errors are reported.
  */
-class RunAccountingTest {
+class RunAccountingTest extends SparkJobTest {
 
-    @TempDir
-    static Path warehouse;
-    static SparkSession spark;
-
-    @TempDir
-    Path dir;
-
-    @BeforeAll
-    static void startSpark() {
-        spark = TestSpark.start(warehouse);
-    }
-
-    @AfterAll
-    static void closeEngines() {
-        EngineHolder.closeAll();
-    }
 
     private static Map<String, Row> byKey(JobFiles files) {
         Map<String, Row> rows = new java.util.HashMap<>();

@@ -26,24 +26,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Reading the source: malformed files stop the job with the file and line, no reader option changes data silently,
  * and keep_latest picks the same row whatever the input order. No MERGE runs here, so these tests are quick.
  */
-class SourceDocumentsTest {
+class SourceDocumentsTest extends SparkJobTest {
 
-    @TempDir
-    static Path warehouse;
-    static SparkSession spark;
-
-    @TempDir
-    Path dir;
-
-    @BeforeAll
-    static void startSpark() {
-        spark = TestSpark.start(warehouse);
-    }
-
-    @AfterAll
-    static void closeEngines() {
-        EngineHolder.closeAll();
-    }
 
     /** A job over {@code file} (csv or json) with columns id, title, text, region; {@code options} is a YAML map. */
     private JobConfig config(Path file, String format, String options, String extraSource) {

@@ -1,4 +1,4 @@
-package dev.nightshift.jobs.nightly;
+package dev.nightshift.engine;
 
 /**
  * One non-empty line that says why something failed, for every message shown to a user. Exception messages are not
