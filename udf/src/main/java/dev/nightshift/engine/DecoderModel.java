@@ -25,8 +25,10 @@ import java.util.Set;
  *       positions fed explicitly, the past grows by concatenation;</li>
  *   <li>logits of the last position only (our metadata) or of every position.</li>
  * </ul>
+ * As a {@link DecoderFactory} it opens an {@link OnnxDecoder} per batch over the cache its graph needs; the runs
+ * themselves are {@link DecoderStep}'s.
  */
-final class DecoderModel implements AutoCloseable {
+final class DecoderModel implements DecoderFactory, AutoCloseable {
 
     final Path folder;
     final OrtEnvironment env;
@@ -147,6 +149,23 @@ final class DecoderModel implements AutoCloseable {
         }
     }
 
+    /** A decoder of {@code rows} rows over the cache this graph needs: in place for GQA graphs, growing otherwise. */
+    @Override
+    public Decoder open(int rows, int maxLength) {
+        KvCache cache = sharedBuffer ? new SharedKvCache(this, rows, maxLength) : new GrowingKvCache(this, rows);
+        return new OnnxDecoder(this, cache);
+    }
+
+    @Override
+    public int padId() {
+        return padId;
+    }
+
+    /** Whether the graph takes {@code position_ids} (and so a {@link GrowingKvCache} with rows of one length). */
+    boolean positionIds() {
+        return !sharedBuffer;
+    }
+
     static String pastKey(int layer) {
         return "past_key_values." + layer + ".key";
     }
@@ -186,7 +205,8 @@ final class DecoderModel implements AutoCloseable {
         eosIds = all.stream().mapToInt(Integer::intValue).toArray();
     }
 
-    boolean isEos(int token) {
+    @Override
+    public boolean isEos(int token) {
         for (int id : eosIds) {
             if (id == token) {
                 return true;

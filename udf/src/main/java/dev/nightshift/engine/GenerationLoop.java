@@ -7,17 +7,21 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Generates one batch: prefill (shared prefix copied in, remainders fed per row, or every prompt in one
- * padded call), then one decode step per token until every row has stopped.
+ * Generates one batch over a {@link Decoder}: prefill (a shared prefix copied in and each row's remainder fed alone, or
+ * every prompt in one padded call), then sampling and one decode step per token until every row has stopped (end of
+ * sequence, a stop string, or max_new_tokens). Knows nothing of ONNX Runtime: what a decoder can do is asked of it.
  */
 final class GenerationLoop {
 
-    private final DecoderModel model;
+    private final DecoderFactory decoders;
     private final TextTokenizer tokenizer;
-    private final Map<String, SharedCacheRun> prefixes;
+    private final Map<String, Decoder> prefixes;
 
-    GenerationLoop(DecoderModel model, TextTokenizer tokenizer, Map<String, SharedCacheRun> prefixes) {
-        this.model = model;
+    /**
+     * @param prefixes shared prefixes already prefilled, by prefix key; filled as batches need them, closed by the caller
+     */
+    GenerationLoop(DecoderFactory decoders, TextTokenizer tokenizer, Map<String, Decoder> prefixes) {
+        this.decoders = decoders;
         this.tokenizer = tokenizer;
         this.prefixes = prefixes;
     }
@@ -27,10 +31,8 @@ final class GenerationLoop {
         for (Row row : rows) {
             maxLength = Math.max(maxLength, row.prompt.length + row.maxNewTokens);
         }
-        BatchRun run = BatchRun.create(model, rows.size(), maxLength);
-        try {
-            // Prefill: reuse a shared prefix when the graph allows it, else every prompt in one call.
-            float[][] logits = prefill(run, rows);
+        try (Decoder decoder = decoders.open(rows.size(), maxLength)) {
+            float[][] logits = prefill(decoder, rows);
             List<Row> live = new ArrayList<>(rows);
             while (true) {
                 int batch = live.size();
@@ -41,7 +43,7 @@ final class GenerationLoop {
                 for (int b = 0; b < batch; b++) {
                     Row row = live.get(b);
                     if (row.done()) {
-                        tokens[b] = model.padId;
+                        tokens[b] = decoders.padId();
                         continue;
                     }
                     int token = row.sampler.next(logits[b], row.generated, row.count);
@@ -56,44 +58,42 @@ final class GenerationLoop {
                 if (active == 0) {
                     break;
                 }
-                // Finished rows stop costing work: once they are half the batch, the live rows move to a smaller cache.
-                if (run instanceof SharedCacheRun shared && active * 2 <= batch && batch >= 4) {
-                    SharedCacheRun smaller = new SharedCacheRun(model, active, shared.maxLength());
-                    List<Row> kept = new ArrayList<>();
-                    int[] keptTokens = new int[active];
+                // Finished rows stop costing work: once they are half the batch, only the live rows are kept.
+                if (active * 2 <= batch && batch >= 4) {
+                    int[] kept = new int[active];
+                    List<Row> keptRows = new ArrayList<>();
                     for (int b = 0; b < batch; b++) {
                         if (advance[b]) {
-                            smaller.copyPrefix(shared, b, kept.size(), shared.length(b));
-                            keptTokens[kept.size()] = tokens[b];
-                            kept.add(live.get(b));
+                            tokens[keptRows.size()] = tokens[b];
+                            kept[keptRows.size()] = b;
+                            keptRows.add(live.get(b));
                         }
                     }
-                    run.close();
-                    run = smaller;
-                    live = kept;
-                    tokens = keptTokens;
+                    decoder.compact(kept);
+                    live = keptRows;
+                    tokens = java.util.Arrays.copyOf(tokens, active);
                     advance = new boolean[active];
                     java.util.Arrays.fill(advance, true);
                 }
                 // Decode: every row feeds its last token; finished rows feed padding and keep their length.
-                logits = run.step(tokens, advance);
+                logits = decoder.step(tokens, advance);
             }
-        } finally {
-            run.close();
         }
     }
 
-    private float[][] prefill(BatchRun run, List<Row> rows) throws OrtException {
+    private float[][] prefill(Decoder decoder, List<Row> rows) throws OrtException {
         int batch = rows.size();
         Row first = rows.get(0);
-        if (run instanceof SharedCacheRun shared && first.prefixKey != null) {
-            SharedCacheRun prefix = prefixes.computeIfAbsent(first.prefixKey, key -> prefillPrefix(first.prefixIds));
+        // A shared prefix is copied into each row and the rest fed per row: that needs rows of their own lengths and a
+        // multi-token feed of one row. Without those the whole prompts go in one call (same tokens, more work).
+        if (first.prefixKey != null && decoder.mixedLengths() && decoder.extendsOneRow()) {
+            Decoder prefix = prefixes.computeIfAbsent(first.prefixKey, key -> prefillPrefix(first.prefixIds));
             float[][] logits = new float[batch][];
             for (int b = 0; b < batch; b++) {
                 Row row = rows.get(b);
                 int positions = row.sharedPositions();
-                shared.copyPrefix(prefix, 0, b, positions);
-                logits[b] = shared.extend(b, java.util.Arrays.copyOfRange(row.prompt, positions, row.prompt.length));
+                decoder.copyPrefix(prefix, 0, b, positions);
+                logits[b] = decoder.extend(b, java.util.Arrays.copyOfRange(row.prompt, positions, row.prompt.length));
             }
             return logits;
         }
@@ -101,23 +101,26 @@ final class GenerationLoop {
         for (int b = 0; b < batch; b++) {
             prompts[b] = rows.get(b).prompt;
         }
-        return run.prefill(prompts);
+        return decoder.prefill(prompts);
     }
 
-    private SharedCacheRun prefillPrefix(int[] ids) {
-        SharedCacheRun prefix = new SharedCacheRun(model, 1, ids.length);
+    private Decoder prefillPrefix(int[] ids) {
+        Decoder prefix = decoders.open(1, ids.length);
         try {
             prefix.prefill(new int[][]{ids});
             return prefix;
         } catch (OrtException e) {
             prefix.close();
             throw new IllegalStateException("prefilling the shared prefix failed: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            prefix.close();
+            throw e;
         }
     }
 
     private void stopOrAppend(Row row, int token, long now) {
         boolean stoppedByString = false;
-        if (model.isEos(token) && !row.options.ignoreEos()) {
+        if (decoders.isEos(token) && !row.options.ignoreEos()) {
             row.finish = FinishReason.STOP;
         } else {
             row.add(token);

@@ -5,8 +5,9 @@ import ai.onnxruntime.OrtException;
 import java.util.List;
 
 /**
- * Scores labels as complete answers to one prompt: the prompt is prefilled once, its cache forked into one row per
- * label, and each label's tokens are fed in lock-step decode steps. A label's score is the log-probability of its
+ * Scores labels as complete answers to one prompt: {@link #prepare} turns the prompt and labels into token ids (or a
+ * row error), the engine plans the prepared rows into batches ({@link BatchPlanner}), and {@link #score} prefills each
+ * prompt once, forks its cache into one row per label, and feeds each label's tokens in lock-step decode steps. A label's score is the log-probability of its
  * tokens (after a natural separator: a space when the prompt ends in a word or punctuation, nothing after white space,
  * before a label that starts with white space, or after a chat template's assistant header) <b>followed by the end of
  * the answer</b>: any end-of-sequence id (end of turn in a chat model), the first token of any of the task's stop
@@ -17,12 +18,15 @@ import java.util.List;
 final class LabelScorer {
 
     private final DecoderModel model;
+    /** What runs the prompts: the model itself (an {@link OnnxDecoder} per prompt and one per fork). */
+    private final DecoderFactory decoders;
     private final TextTokenizer tokenizer;
     private final int[] endIds;
     private final java.util.Map<String, int[]> endIdsByOptions = new java.util.HashMap<>();
 
     LabelScorer(DecoderModel model, TextTokenizer tokenizer) {
         this.model = model;
+        this.decoders = model;
         this.tokenizer = tokenizer;
         this.endIds = model.eosIds;
     }
@@ -39,15 +43,48 @@ final class LabelScorer {
         return longest + 2;
     }
 
-    LabelScores score(PromptEncoder.Encoded prompt, boolean chat, List<String> stopStrings, List<String> labels)
-            throws OrtException {
+    /**
+     * One prompt ready to score: its ids, each label's tokens as they follow it, and the ids that end an answer. Planned
+     * into batches like a generation row: its cache holds the prompt and, forked, one row per label, each with room for
+     * the longest label.
+     */
+    record Candidates(int index, List<String> labels, int[] ids, int[][] continuations, int longest, int[] ends,
+                      String warning) implements BatchPlanner.Planned {
+
+        @Override
+        public String prefixKey() {
+            return null;
+        }
+
+        @Override
+        public int promptLength() {
+            return ids.length;
+        }
+
+        @Override
+        public int positions() {
+            return ids.length + longest;
+        }
+
+        @Override
+        public int cacheRows() {
+            return labels.size() + 1;
+        }
+    }
+
+    /** A prompt's {@link Candidates}, or (candidates null) the scores that say why it cannot be scored. */
+    record Prepared(Candidates candidates, LabelScores failure) {
+    }
+
+    /** Everything about row {@code index} that can fail before the model runs: end ids, label tokens, context room. */
+    Prepared prepare(int index, PromptEncoder.Encoded prompt, boolean chat, List<String> stopStrings, List<String> labels) {
         int[] ids = prompt.ids();
         // The same for every row of a call: computed once (it encodes probe texts).
         int[] ends = endIdsByOptions.computeIfAbsent(chat + "\u0000" + String.join("\u0000", stopStrings),
                 key -> endIds(chat, stopStrings));
         if (ends.length == 0) {
-            return new LabelScores(labels, new double[0], ids.length, ErrorCode.BAD_PROMPT.message("the model declares no end-of-sequence token, so "
-                    + "labels cannot be scored as complete answers; add eos_token_id to its config"));
+            return failed(new LabelScores(labels, new double[0], ids.length, ErrorCode.BAD_PROMPT.message("the model declares no end-of-sequence token, so "
+                    + "labels cannot be scored as complete answers; add eos_token_id to its config")));
         }
         String separator = separator(prompt.pieces(), chat);
         int[][] continuations = new int[labels.size()][];
@@ -57,32 +94,52 @@ final class LabelScorer {
             boolean spaced = !label.isEmpty() && Character.isWhitespace(label.charAt(0));
             continuations[i] = continuation(ids, prompt.pieces(), (spaced ? "" : separator) + label);
             if (continuations[i].length == 0) {
-                return new LabelScores(labels, new double[0], ids.length, ErrorCode.BAD_PROMPT.message("label '" + labels.get(i) + "' has no tokens"));
+                return failed(new LabelScores(labels, new double[0], ids.length, ErrorCode.BAD_PROMPT.message("label '" + labels.get(i) + "' has no tokens")));
             }
             longest = Math.max(longest, continuations[i].length);
         }
         if (ids.length + longest > model.contextLength) {
-            return new LabelScores(labels, new double[0], ids.length, ErrorCode.CONTEXT_OVERFLOW.message("prompt of "
+            return failed(new LabelScores(labels, new double[0], ids.length, ErrorCode.CONTEXT_OVERFLOW.message("prompt of "
                     + ids.length + " tokens plus a label of " + longest + " tokens does not fit the context of "
                     + model.contextLength + "; shorten the text, or set the overflow policy to truncate_head or "
-                    + "truncate_middle"));
+                    + "truncate_middle")));
         }
+        return new Prepared(new Candidates(index, labels, ids, continuations, longest, ends, prompt.warning()), null);
+    }
+
+    private static Prepared failed(LabelScores scores) {
+        return new Prepared(null, scores);
+    }
+
+    /**
+     * Scores one prompt's labels: its prompt prefilled alone (batch size 1), the cache forked into one row per label,
+     * and the labels fed in lock-step decode steps, exactly the runs the scores had before rows were planned into
+     * batches. Rows of one batch are scored one after another, not in one prefill: several prompts in one run change
+     * the matrix shapes ONNX Runtime's kernels see (rows x longest prompt), and a kernel may then sum in another
+     * order. Greedy generation tolerates a last-bit difference that flips no argmax; label probabilities are reported
+     * as numbers, and must not depend on which other rows shared the call.
+     */
+    LabelScores score(Candidates row) throws OrtException {
+        List<String> labels = row.labels();
+        int[] ids = row.ids();
+        int[][] continuations = row.continuations();
+        int longest = row.longest();
         double[] logProbability = new double[labels.size()];
         int[] answerTokens = new int[labels.size()];
-        try (BatchRun run = BatchRun.create(model, 1, ids.length + longest)) {
-            float[] first = run.prefill(new int[][]{ids})[0];
+        try (Decoder prompt = decoders.open(1, ids.length + longest)) {
+            float[] first = prompt.prefill(new int[][]{ids})[0];
             for (int i = 0; i < labels.size(); i++) {
-                logProbability[i] = logSoftmax(first, continuations[i][0]);
+                logProbability[i] = Softmax.logProbability(first, continuations[i][0]);
                 answerTokens[i] = continuations[i].length + 1;
             }
-            try (BatchRun forked = run.fork(0, labels.size(), ids.length + longest)) {
+            try (Decoder forked = prompt.fork(0, labels.size(), ids.length + longest)) {
                 int[] tokens = new int[labels.size()];
                 boolean[] advance = new boolean[labels.size()];
                 // Step t feeds token t of every label still going; its logits score token t + 1, or the end after the last.
                 for (int t = 0; t < longest; t++) {
                     for (int i = 0; i < labels.size(); i++) {
                         advance[i] = t < continuations[i].length;
-                        tokens[i] = advance[i] ? continuations[i][t] : model.padId;
+                        tokens[i] = advance[i] ? continuations[i][t] : decoders.padId();
                     }
                     float[][] logits = forked.step(tokens, advance);
                     for (int i = 0; i < labels.size(); i++) {
@@ -90,13 +147,13 @@ final class LabelScorer {
                             continue;
                         }
                         logProbability[i] += t + 1 < continuations[i].length
-                                ? logSoftmax(logits[i], continuations[i][t + 1])
-                                : logSoftmax(logits[i], ends);
+                                ? Softmax.logProbability(logits[i], continuations[i][t + 1])
+                                : Softmax.logProbability(logits[i], row.ends());
                     }
                 }
             }
         }
-        return new LabelScores(labels, softmax(logProbability), ids.length, null, answerTokens, prompt.warning());
+        return new LabelScores(labels, Softmax.softmax(logProbability), ids.length, null, answerTokens, row.warning());
     }
 
     /**
@@ -159,51 +216,5 @@ final class LabelScorer {
         int[] ids = LlmEngine.toInts(tokenizer.encode(List.of(new TextTokenizer.Piece(text, false))));
         int skip = tokenizer.addsBos() && ids.length > 0 ? 1 : 0;
         return java.util.Arrays.copyOfRange(ids, skip, ids.length);
-    }
-
-    /** log softmax(logits)[token]. */
-    static double logSoftmax(float[] logits, int token) {
-        return logSoftmax(logits, new int[]{token});
-    }
-
-    /**
-     * log of the summed softmax probability of {@code tokens}, computed as log-sum-exp on both sides so that a very
-     * unlikely answer keeps a finite score instead of underflowing to minus infinity.
-     */
-    static double logSoftmax(float[] logits, int[] tokens) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float logit : logits) {
-            max = Math.max(max, logit);
-        }
-        double sum = 0;
-        for (float logit : logits) {
-            sum += Math.exp(logit - max);
-        }
-        double chosenMax = Double.NEGATIVE_INFINITY;
-        for (int token : tokens) {
-            chosenMax = Math.max(chosenMax, logits[token]);
-        }
-        double chosen = 0;
-        for (int token : tokens) {
-            chosen += Math.exp(logits[token] - chosenMax);
-        }
-        return chosenMax - max + Math.log(chosen) - Math.log(sum);
-    }
-
-    static double[] softmax(double[] values) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (double value : values) {
-            max = Math.max(max, value);
-        }
-        double sum = 0;
-        double[] out = new double[values.length];
-        for (int i = 0; i < values.length; i++) {
-            out[i] = Math.exp(values[i] - max);
-            sum += out[i];
-        }
-        for (int i = 0; i < values.length; i++) {
-            out[i] /= sum;
-        }
-        return out;
     }
 }

@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -39,6 +38,8 @@ public final class LlmEngine implements TextGenerator {
     private final ModelInfo info;
     private final Semaphore gate = new Semaphore(1, true);
     private final PromptEncoder encoder;
+    /** One plan for generation and label scoring: the same budget, batch size and cache constraints. */
+    private final BatchPlanner planner;
 
     private LlmEngine(DecoderModel model, TextTokenizer tokenizer, EngineOptions options, ModelInfo info) {
         this.model = model;
@@ -52,9 +53,10 @@ public final class LlmEngine implements TextGenerator {
             problem = "chat formatting was asked for, but " + model.folder + " has no chat template (" + ModelFolder.TOKENIZER_CONFIG
                     + " chat_template or " + ModelFolder.CHAT_TEMPLATE + "); turn chat off or add the model's template";
         } catch (IOException | RuntimeException e) {
-            problem = "the chat template of " + model.folder + " cannot be used: " + describe(e);
+            problem = "the chat template of " + model.folder + " cannot be used: " + Reason.of(e);
         }
         this.encoder = new PromptEncoder(tokenizer, template, problem, model.contextLength);
+        this.planner = new BatchPlanner(model.sharedBuffer, options.maxBatchSize(), options.kvBudgetBytes(), model.kvBytesPerToken());
     }
 
     /**
@@ -106,7 +108,7 @@ public final class LlmEngine implements TextGenerator {
             try {
                 rows.add(prepare(i, prompts.get(i)));
             } catch (RuntimeException e) {
-                results[i] = GenerationResult.failed(ErrorCode.BAD_PROMPT.message(describe(e)), 0);
+                results[i] = GenerationResult.failed(ErrorCode.BAD_PROMPT.message(Reason.of(e)), 0);
             }
         }
         execute(rows, results);
@@ -139,10 +141,10 @@ public final class LlmEngine implements TextGenerator {
         }
         List<Row> runnable = new ArrayList<>(rows);
         runnable.removeIf(row -> row.error != null);
-        Map<String, SharedCacheRun> prefixes = new LinkedHashMap<>();
+        Map<String, Decoder> prefixes = new LinkedHashMap<>();
         try {
             GenerationLoop loop = new GenerationLoop(model, tokenizer, prefixes);
-            for (List<Row> batch : plan(runnable)) {
+            for (List<Row> batch : planner.plan(runnable)) {
                 long start = System.nanoTime();
                 try {
                     gate.acquireUninterruptibly();
@@ -153,7 +155,7 @@ public final class LlmEngine implements TextGenerator {
                     }
                 } catch (OrtException | RuntimeException e) {
                     for (Row row : batch) {
-                        row.error = ErrorCode.ENGINE_FAILURE.message("inference failed for this row's batch: " + describe(e));
+                        row.error = ErrorCode.ENGINE_FAILURE.message("inference failed for this row's batch: " + Reason.of(e));
                     }
                 }
                 for (Row row : batch) {
@@ -161,7 +163,7 @@ public final class LlmEngine implements TextGenerator {
                 }
             }
         } finally {
-            prefixes.values().forEach(SharedCacheRun::close);
+            prefixes.values().forEach(Decoder::close);
         }
     }
 
@@ -172,31 +174,53 @@ public final class LlmEngine implements TextGenerator {
         }
         LabelScorer scorer = new LabelScorer(model, tokenizer);
         int reserve = scorer.longestAnswerBound(labels);
-        List<LabelScores> scores = new ArrayList<>();
-        for (Prompt prompt : prompts) {
+        LabelScores[] scores = new LabelScores[prompts.size()];
+        List<LabelScorer.Candidates> runnable = new ArrayList<>();
+        for (int i = 0; i < prompts.size(); i++) {
+            Prompt prompt = prompts.get(i);
             PromptEncoder.Encoded encoded;
             try {
                 encoded = encoder.encode(prompt, reserve);
             } catch (RuntimeException e) {
-                scores.add(new LabelScores(labels, new double[0], 0, ErrorCode.BAD_PROMPT.message(describe(e))));
+                scores[i] = new LabelScores(labels, new double[0], 0, ErrorCode.BAD_PROMPT.message(Reason.of(e)));
                 continue;
             }
             if (encoded.error() != null) {
-                scores.add(new LabelScores(labels, new double[0], encoded.tokens(), encoded.error()));
+                scores[i] = new LabelScores(labels, new double[0], encoded.tokens(), encoded.error());
                 continue;
             }
             try {
-                gate.acquireUninterruptibly();
-                try {
-                    scores.add(scorer.score(encoded, prompt.chat(), prompt.options().stopStrings(), labels));
-                } finally {
-                    gate.release();
+                LabelScorer.Prepared prepared = scorer.prepare(i, encoded, prompt.chat(), prompt.options().stopStrings(), labels);
+                if (prepared.failure() != null) {
+                    scores[i] = prepared.failure();
+                } else {
+                    runnable.add(prepared.candidates());
                 }
-            } catch (OrtException | RuntimeException e) {
-                scores.add(new LabelScores(labels, new double[0], encoded.ids().length, ErrorCode.ENGINE_FAILURE.message("label scoring failed: " + describe(e))));
+            } catch (RuntimeException e) {
+                scores[i] = scoringFailed(labels, encoded.ids().length, e);
             }
         }
-        return scores;
+        // Planned like generation rows; each row is still scored on its own (LabelScorer.score says why), and a failure
+        // fails only its row, as when rows were scored one call each.
+        for (List<LabelScorer.Candidates> batch : planner.plan(runnable)) {
+            gate.acquireUninterruptibly();
+            try {
+                for (LabelScorer.Candidates row : batch) {
+                    try {
+                        scores[row.index()] = scorer.score(row);
+                    } catch (OrtException | RuntimeException e) {
+                        scores[row.index()] = scoringFailed(labels, row.ids().length, e);
+                    }
+                }
+            } finally {
+                gate.release();
+            }
+        }
+        return Arrays.asList(scores);
+    }
+
+    private static LabelScores scoringFailed(List<String> labels, int promptTokens, Exception e) {
+        return new LabelScores(labels, new double[0], promptTokens, ErrorCode.ENGINE_FAILURE.message("label scoring failed: " + Reason.of(e)));
     }
 
     /** Text to ids, chat template, shared prefix, overflow policy: everything that can fail per row, before any batch. */
@@ -222,49 +246,12 @@ public final class LlmEngine implements TextGenerator {
         return row;
     }
 
-    /**
-     * Batches by KV-cache budget: rows sorted by shared prefix and length (less padding), grouped while
-     * rows x (longest prompt + most new tokens) x KV bytes per token stays within the budget.
-     */
-    private List<List<Row>> plan(List<Row> rows) {
-        List<Row> sorted = new ArrayList<>(rows);
-        sorted.sort(Comparator.comparing((Row r) -> r.prefixKey == null ? "" : r.prefixKey)
-                .thenComparingInt(r -> r.prompt.length).thenComparingInt(r -> r.index));
-        List<List<Row>> batches = new ArrayList<>();
-        List<Row> current = new ArrayList<>();
-        int longest = 0;
-        for (Row row : sorted) {
-            int length = row.prompt.length + row.maxNewTokens;
-            boolean fits = !current.isEmpty()
-                    && current.size() < options.maxBatchSize()
-                    && java.util.Objects.equals(current.get(0).prefixKey, row.prefixKey)
-                    && (model.sharedBuffer || current.get(0).prompt.length == row.prompt.length)
-                    && (current.size() + 1L) * Math.max(longest, length) * model.kvBytesPerToken() <= options.kvBudgetBytes();
-            if (!fits && !current.isEmpty()) {
-                batches.add(current);
-                current = new ArrayList<>();
-                longest = 0;
-            }
-            current.add(row);
-            longest = Math.max(longest, length);
-        }
-        if (!current.isEmpty()) {
-            batches.add(current);
-        }
-        return batches;
-    }
-
     static int[] toInts(long[] ids) {
         int[] out = new int[ids.length];
         for (int i = 0; i < ids.length; i++) {
             out[i] = (int) ids[i];
         }
         return out;
-    }
-
-    static String describe(Throwable e) {
-        String message = e.getMessage();
-        return message == null ? e.getClass().getSimpleName() : message;
     }
 
     @Override

@@ -3,7 +3,7 @@ package dev.nightshift.engine;
 import java.util.Arrays;
 
 /** One prompt's state through a batch: its ids, how much of them a shared prefix covers, what it generated. */
-final class Row {
+final class Row implements BatchPlanner.Planned {
 
     final int index;
     final int[] prompt;
@@ -38,6 +38,31 @@ final class Row {
         this.truncated = truncated;
         this.maxNewTokens = Math.max(1, Math.min(options.maxNewTokens(), contextLength - prompt.length));
         this.sampler = new Sampler(options, prompt);
+    }
+
+    @Override
+    public int index() {
+        return index;
+    }
+
+    @Override
+    public String prefixKey() {
+        return prefixKey;
+    }
+
+    @Override
+    public int promptLength() {
+        return prompt.length;
+    }
+
+    @Override
+    public int positions() {
+        return prompt.length + maxNewTokens;
+    }
+
+    @Override
+    public int cacheRows() {
+        return 1;
     }
 
     /** Positions of the shared prefix this row can reuse: its common prefix with the prefix ids, leaving one token to prefill. */

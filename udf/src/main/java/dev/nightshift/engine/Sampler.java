@@ -42,22 +42,12 @@ final class Sampler {
                 processor.process(generated, count, scores);
             }
         }
-        return options.greedy() ? argmax(scores) : sample(scores);
-    }
-
-    static int argmax(float[] values) {
-        int best = 0;
-        for (int i = 1; i < values.length; i++) {
-            if (values[i] > values[best]) {
-                best = i;
-            }
-        }
-        return best;
+        return options.greedy() ? Softmax.argmax(scores) : sample(scores);
     }
 
     private int sample(float[] scores) {
         float temperature = (float) options.temperature();
-        float max = scores[argmax(scores)];
+        float max = scores[Softmax.argmax(scores)];
         // Candidates: every token within reach of the maximum, best first.
         int[] candidates = new int[scores.length];
         int count = 0;

@@ -1,5 +1,6 @@
 package dev.nightshift.toolchain;
 
+import dev.nightshift.engine.Softmax;
 import dev.nightshift.model.HalfPrecision;
 import dev.nightshift.model.LlamaConfig;
 
@@ -206,7 +207,7 @@ final class DistillationRefiner {
         double total = 0;
         float[] probabilities = new float[vocab];
         for (int t = 0; t < length; t++) {
-            softmax(logits, t * vocab, vocab, probabilities);
+            Softmax.softmax(logits, t * vocab, vocab, probabilities);
             for (int v = 0; v < vocab; v++) {
                 float p = target[t * vocab + v];
                 if (p > 0) {
@@ -236,26 +237,10 @@ final class DistillationRefiner {
         float[] probabilities = new float[pass.logits.length];
         float[] row = new float[vocab];
         for (int t = 0; t < sequence.length; t++) {
-            softmax(pass.logits, t * vocab, vocab, row);
+            Softmax.softmax(pass.logits, t * vocab, vocab, row);
             System.arraycopy(row, 0, probabilities, t * vocab, vocab);
         }
         return probabilities;
-    }
-
-    private static void softmax(float[] logits, int offset, int n, float[] out) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) {
-            max = Math.max(max, logits[offset + i]);
-        }
-        double sum = 0;
-        for (int i = 0; i < n; i++) {
-            out[i] = (float) Math.exp(logits[offset + i] - max);
-            sum += out[i];
-        }
-        float inverse = (float) (1 / sum);
-        for (int i = 0; i < n; i++) {
-            out[i] *= inverse;
-        }
     }
 
     // ---- the quantized weights being refined ----

@@ -121,6 +121,39 @@ class EngineBatchingTest {
     }
 
     @Test
+    void growingCacheRowsThatFinishEarlyLeaveTheBatchWithoutChangingTheOthers() throws Exception {
+        // A plain-attention graph (position_ids, a growing cache); one prompt length (a growing cache batches only equal
+        // lengths) and 1..12 new tokens: the batch is compacted (the live rows' past gathered into a smaller cache)
+        // twice before its last row stops.
+        LlamaConfig config = new LlamaConfig(64, 128, 2, 4, 4, 16, 512, 256, 1e-5f, 10000, null, false, true, 1, new int[]{2});
+        RandomWeights weights = new RandomWeights(config, 11);
+        Path folder = work.resolve("plain-compaction");
+        ModelConverter.convert(weights, folder, ConversionOptions.of(Precision.FP32), SharedFiles.tok512(), ConversionListener.NONE);
+        PlainAttentionGraph.replaceModel(weights, folder);
+        try (LlmEngine engine = LlmEngine.open(folder, EngineOptions.defaults().withThreads(2))) {
+            Random random = new Random(8);
+            List<Prompt> prompts = new ArrayList<>();
+            while (prompts.size() < 12) {
+                StringBuilder letters = new StringBuilder();
+                for (int w = 0; w < 5; w++) {
+                    letters.append(w == 0 ? "" : " ").append((char) ('a' + random.nextInt(26)));
+                }
+                if (engine.countTokens(letters.toString()) == 5) {
+                    prompts.add(Prompt.of(letters.toString(), GenerationOptions.greedy(1 + prompts.size()).withIgnoreEos(true)));
+                }
+            }
+            List<GenerationResult> batched = engine.generate(prompts);
+            for (int i = 0; i < prompts.size(); i++) {
+                assertEquals(batched.get(0).promptTokens(), batched.get(i).promptTokens(), "one prompt length, one batch");
+                GenerationResult alone = engine.generate(List.of(prompts.get(i))).get(0);
+                assertNull(alone.error());
+                assertEquals(1 + i, batched.get(i).generatedTokens());
+                assertArrayEquals(alone.tokenIds(), batched.get(i).tokenIds(), "row " + i);
+            }
+        }
+    }
+
+    @Test
     void plainAttentionGraphBuiltHereGivesTheSameTokensBatchedAndAloneAndAsOurGqaGraph() throws Exception {
         // Optimum style: position_ids, MatMul/Softmax attention, caches grown by Concat, full logits.
         LlamaConfig config = new LlamaConfig(64, 128, 2, 4, 4, 16, 512, 256, 1e-5f, 10000, null, false, true, 1, new int[]{2});

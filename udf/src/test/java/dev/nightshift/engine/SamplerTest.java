@@ -44,7 +44,7 @@ class SamplerTest {
         for (long seed = 0; seed < 50; seed++) {
             Sampler sampler = new Sampler(sampling(1.5, 1, 1, seed), NONE);
             for (int i = 0; i < 5; i++) {
-                assertEquals(Sampler.argmax(logits), sampler.next(logits, NONE, 0));
+                assertEquals(Softmax.argmax(logits), sampler.next(logits, NONE, 0));
             }
         }
     }
