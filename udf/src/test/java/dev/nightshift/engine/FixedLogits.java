@@ -2,7 +2,10 @@ package dev.nightshift.engine;
 
 import java.util.Arrays;
 
-/** Logits arrays written by hand, so sampling and logits processors are tested without a model or ONNX Runtime. */
+/**
+ * Logits arrays written by hand, so sampling, logits processors and (through {@link FixedLogitsDecoder}) the generation
+ * loop are tested without a model or ONNX Runtime.
+ */
 final class FixedLogits {
 
     private FixedLogits() {
