@@ -140,7 +140,8 @@ public record JobConfig(String name, Source source, List<Task> tasks, Model mode
      */
     public record Model(String path, String provider, int threads, long batchBudgetMb, int maxBatchRows) {
         public ModelSettings settings() {
-            return new ModelSettings(path, provider, threads, batchBudgetMb << 20, maxBatchRows);
+            return new ModelSettings(path, dev.nightshift.engine.EngineOptions.defaults().withProvider(provider)
+                    .withThreads(threads).withKvBudget(batchBudgetMb << 20).withMaxBatchSize(maxBatchRows));
         }
 
         public Model withPath(String value) {
