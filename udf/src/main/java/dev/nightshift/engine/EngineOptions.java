@@ -1,5 +1,6 @@
 package dev.nightshift.engine;
 
+import java.io.Serializable;
 import java.util.Locale;
 
 /**
@@ -11,9 +12,11 @@ import java.util.Locale;
  * @param intraOpThreads   ONNX Runtime threads per run; 0 = the cores available to this JVM
  * @param kvBudgetBytes    KV-cache bytes one batch may use; batches are sized by it
  * @param maxBatchSize     upper bound on rows per batch
+ *
+ * <p>Serializable so that a Spark job can ship it to executors inside its tasks as it is (no mirror record).
  */
 public record EngineOptions(String provider, int deviceId, boolean requireGpu, int intraOpThreads,
-                            long kvBudgetBytes, int maxBatchSize) {
+                            long kvBudgetBytes, int maxBatchSize) implements Serializable {
 
     public EngineOptions {
         provider = provider == null ? "cpu" : provider.toLowerCase(Locale.ROOT);

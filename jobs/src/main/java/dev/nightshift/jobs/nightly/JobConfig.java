@@ -9,9 +9,9 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * A nightly job as its YAML file describes it (see README, "Job config reference"). Loaded and checked by
- * {@link JobConfigLoader}; the records below validate what can be checked without Spark, and
- * {@link NightlyJob} checks the rest (columns, tables, model folder) before any inference.
+ * A nightly job as its YAML file describes it (see README, "Job config reference"). Built and checked by
+ * {@link JobBuilder#build()}, which {@link JobConfigLoader} fills from a YAML file and {@link Nightshift#job} from
+ * Java; {@link NightlyJob} checks the rest (columns, tables, model folder) before any inference.
  *
  * @param name      the job's name, recorded in the runs table
  * @param source    the documents
@@ -122,7 +122,7 @@ public record JobConfig(String name, Source source, List<Task> tasks, Model mode
         /**
          * The task-layer task this config describes (what the job, the SQL functions and eval run).
          *
-         * @throws dev.nightshift.task.TaskOptionException when an option is unusable (the loader has checked them)
+         * @throws dev.nightshift.task.TaskOptionException when an option is unusable ({@link JobBuilder#build()} has checked them)
          */
         public dev.nightshift.task.Task definition() {
             return type.create(prompt, labels, fields, maxWords, generation);
@@ -140,7 +140,8 @@ public record JobConfig(String name, Source source, List<Task> tasks, Model mode
      */
     public record Model(String path, String provider, int threads, long batchBudgetMb, int maxBatchRows) {
         public ModelSettings settings() {
-            return new ModelSettings(path, provider, threads, batchBudgetMb << 20, maxBatchRows);
+            return new ModelSettings(path, dev.nightshift.engine.EngineOptions.defaults().withProvider(provider)
+                    .withThreads(threads).withKvBudget(batchBudgetMb << 20).withMaxBatchSize(maxBatchRows));
         }
 
         public Model withPath(String value) {

@@ -1,13 +1,8 @@
 package dev.nightshift.jobs.nightly;
 
-import dev.nightshift.engine.GenerationOptions;
-import dev.nightshift.engine.OverflowPolicy;
 import dev.nightshift.task.ClassifyTask;
 import dev.nightshift.task.ExtractTask;
-import dev.nightshift.task.PromptTemplate;
 import dev.nightshift.task.SummarizeTask;
-import dev.nightshift.task.Task;
-import dev.nightshift.task.TaskOptionException;
 import dev.nightshift.task.TaskType;
 import dev.nightshift.engine.Sha256;
 import org.yaml.snakeyaml.LoaderOptions;
@@ -35,23 +30,23 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Pattern;
 
 /**
- * Reads a job's YAML file into a {@link JobConfig}, checking every key and value on the way. Errors name the file,
- * the line, the setting and what would be accepted ("conf/job.yaml line 12: tasks[0].generation: unknown key
- * 'temprature'; known keys: max_new_tokens, temperature, ...").
+ * Reads a job's YAML file into a {@link JobBuilder} and builds it. This class checks only what is about YAML: the
+ * syntax, unknown and missing keys, and that each value has the right shape (a number, a list, one of the listed
+ * words); every value is then checked by {@link JobBuilder#build()}, the same code a job built in Java goes through,
+ * and its message gets the file and line in front. Errors name the file, the line, the setting and what would be
+ * accepted ("conf/job.yaml line 12: tasks[0].generation: unknown key 'temprature'; known keys: max_new_tokens,
+ * temperature, ...").
  *
  * <p>Relative local paths are resolved against the working directory; paths with a URI scheme (hdfs://, s3a://,
  * file:/) are kept as written.
  */
 public final class JobConfigLoader {
 
-    private static final Pattern TASK_NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}");
-    private static final Pattern SCHEME = Pattern.compile("[A-Za-z][A-Za-z0-9+.-]*:/.*");
-
     private final String file;
     private final Map<String, Integer> lines = new HashMap<>();
+    private JobBuilder job;
 
     private JobConfigLoader(String file) {
         this.file = file;
@@ -88,72 +83,61 @@ public final class JobConfigLoader {
             throw new JobConfigException(file + " is empty; see conf/nightly-example.yaml for a complete job");
         }
         Section top = new Section("", root);
-        String name = top.string("job", false, "nightly");
-        JobConfig.Source source = source(top.section("source", true));
-        List<JobConfig.Task> tasks = tasks(top, source);
-        JobConfig.Model model = model(top.section("model", true));
-        JobConfig.Output output = output(top.section("output", true));
-        JobConfig.Run run = run(top.section("run", false));
-        JobConfig.Prices prices = prices(top.section("prices", false));
+        job = Nightshift.job(top.string("job", false, "nightly"));
+        source(top.section("source", true));
+        tasks(top);
+        model(top.section("model", true));
+        output(top.section("output", true));
+        run(top.section("run", false));
+        prices(top.section("prices", false));
         top.finish();
-        String hash = Sha256.hex(yaml.getBytes(StandardCharsets.UTF_8));
-        return new JobConfig(name, source, tasks, model, output, run, prices, hash,
-                new JobConfig.Locations(file, lines));
+        job.configHash(Sha256.hex(yaml.getBytes(StandardCharsets.UTF_8))).locations(new JobConfig.Locations(file, lines));
+        try {
+            return job.build();
+        } catch (JobSettingException e) {
+            throw located(e);
+        }
     }
 
-    // --- sections ------------------------------------------------------------------------------------------
+    /** The builder's message with the file and the line of the setting (or of the nearest section that has one). */
+    private JobConfigException located(JobSettingException e) {
+        String key = e.key();
+        Integer line = lines.get(key);
+        while (line == null && !key.isEmpty()) {
+            int cut = Math.max(key.lastIndexOf('.'), key.lastIndexOf('['));
+            key = cut < 0 ? "" : key.substring(0, cut);
+            line = lines.get(key.isEmpty() ? "top level" : key);
+        }
+        return new JobConfigException(file + (line == null ? "" : " line " + line) + ": " + e.getMessage(), e);
+    }
 
-    private JobConfig.Source source(Section s) {
+    // --- sections: YAML syntax and types here; every value is checked by JobBuilder.build() ----------------
+
+    private void source(Section s) {
         TableRef table = tableRef(s, true);
-        String id = s.string("id", false, "id");
-        String text = s.string("text", false, "text");
-        String title = s.string("title", false, null);
-        List<String> columns = s.strings("columns", false);
-        String filter = s.string("filter", false, null);
+        job.source(table, s.string("id", false, "id"), s.string("text", false, "text"));
+        job.title(s.string("title", false, null));
+        job.columns(s.strings("columns", false));
+        job.filter(s.string("filter", false, null));
         String duplicates = s.string("duplicates", false, "error");
         JobConfig.Duplicates policy = switch (duplicates.toLowerCase(Locale.ROOT).replace('-', '_')) {
             case "error" -> JobConfig.Duplicates.ERROR;
             case "keep_latest" -> JobConfig.Duplicates.KEEP_LATEST;
             default -> throw s.error("duplicates", "unknown value '" + duplicates + "'; use error or keep_latest");
         };
-        String latestBy = s.string("latest_by", false, null);
-        if (policy == JobConfig.Duplicates.KEEP_LATEST && latestBy == null) {
-            throw s.error("duplicates", "keep_latest needs source.latest_by: the column that orders versions of a document");
-        }
+        job.duplicates(policy, s.string("latest_by", false, null));
         String badRowsText = s.string("bad_rows", false, "error");
-        JobConfig.BadRows badRows = switch (badRowsText.toLowerCase(Locale.ROOT).replace('-', '_')) {
+        job.badRows(switch (badRowsText.toLowerCase(Locale.ROOT).replace('-', '_')) {
             case "error" -> JobConfig.BadRows.ERROR;
             case "error_rows" -> JobConfig.BadRows.ERROR_ROWS;
             default -> throw s.error("bad_rows", "unknown value '" + badRowsText + "'; use error or error_rows");
-        };
-        if (badRows == JobConfig.BadRows.ERROR_ROWS && !(table.isPath() && table.format().equals("csv"))) {
-            throw s.error("bad_rows", "error_rows applies to csv sources (a malformed JSON line has no id to key an "
-                    + "error row on; Parquet and Delta have no malformed rows); remove it");
-        }
+        });
         s.finish();
-        return new JobConfig.Source(table, id, text, title, columns, filter, policy, latestBy, badRows);
     }
 
-    private List<JobConfig.Task> tasks(Section top, JobConfig.Source source) {
-        List<Section> items = top.sections("tasks");
-        if (items.isEmpty()) {
-            throw top.error("tasks", "needs at least one task");
-        }
-        Set<String> known = new HashSet<>(List.of("text", "id"));
-        if (source.title() != null) {
-            known.add("title");
-        }
-        known.addAll(source.columns());
-        List<JobConfig.Task> tasks = new ArrayList<>();
-        Set<String> names = new HashSet<>();
-        for (Section t : items) {
+    private void tasks(Section top) {
+        for (Section t : top.sections("tasks")) {
             String name = t.string("name", true, null);
-            if (!TASK_NAME.matcher(name).matches()) {
-                throw t.error("name", "task name '" + name + "' must be 1-64 letters, digits, _, . or -");
-            }
-            if (!names.add(name)) {
-                throw t.error("name", "two tasks are named '" + name + "'");
-            }
             String typeText = t.string("type", true, null);
             TaskType type;
             try {
@@ -163,148 +147,84 @@ public final class JobConfigLoader {
             }
             List<String> labels = t.strings(ClassifyTask.LABELS, type.optionKeys().contains(ClassifyTask.LABELS));
             List<String> fields = t.strings(ExtractTask.FIELDS, type.optionKeys().contains(ExtractTask.FIELDS));
-            int maxWords = t.integer(SummarizeTask.MAX_WORDS, type.defaultMaxWords(), SettingRange.MAX_WORDS);
-            Map<String, Boolean> present = Map.of(ClassifyTask.LABELS, !labels.isEmpty(),
-                    ExtractTask.FIELDS, !fields.isEmpty(), SummarizeTask.MAX_WORDS, t.has(SummarizeTask.MAX_WORDS));
-            for (String key : TaskType.OPTION_KEYS) {
-                TaskType owner = TaskType.owning(key);
-                if (present.get(key) && type != owner) {
-                    throw t.error(key, key + " applies to " + owner.id() + " tasks, not " + type.id());
-                }
-            }
-            try {
-                type.checkOptions(labels, fields, maxWords);
-            } catch (TaskOptionException e) {
-                throw t.error(e.key(), e.getMessage());
-            }
-            String prompt = t.string("prompt", type.defaultPrompt() == null, type.defaultPrompt());
-            String chat = t.string("chat", false, "auto").toLowerCase(Locale.ROOT);
-            if (!List.of("auto", "true", "false").contains(chat)) {
-                throw t.error("chat", "use auto, true or false, got '" + chat + "'");
-            }
-            // the task parses the prompt and binds its constants
-            Task partial = task(t, type, prompt, labels, fields, maxWords, GenerationOptions.greedy(1));
-            checkPrompt(t, partial, known);
-            GenerationOptions generation = generation(t.section("generation", false), type);
+            Integer maxWords = t.has(SummarizeTask.MAX_WORDS) ? t.whole(SummarizeTask.MAX_WORDS) : null;
+            String prompt = t.string("prompt", type.defaultPrompt() == null, null);
+            String chat = t.string("chat", false, null);
+            Section g = t.section("generation", false);
+            Integer maxNewTokens = g.has("max_new_tokens") ? g.whole("max_new_tokens") : null;
+            Double temperature = g.has("temperature") ? g.decimal("temperature") : null;
+            Integer topK = g.has("top_k") ? g.whole("top_k") : null;
+            Double topP = g.has("top_p") ? g.decimal("top_p") : null;
+            Double repetition = g.has("repetition_penalty") ? g.decimal("repetition_penalty") : null;
+            Long seed = g.has("seed") ? g.integerLong("seed", 0) : null;
+            List<String> stop = g.strings("stop", false);
+            String overflow = g.string("overflow", false, null);
+            g.finish();
             t.finish();
-            tasks.add(new JobConfig.Task(name, type, prompt, chat, labels, fields, maxWords, generation));
-        }
-        return tasks;
-    }
-
-    private static Task task(Section t, TaskType type, String prompt, List<String> labels, List<String> fields,
-                             int maxWords, GenerationOptions generation) {
-        try {
-            return type.create(prompt, labels, fields, maxWords, generation);
-        } catch (TaskOptionException e) {
-            throw t.error(e.key(), e.getMessage());
-        }
-    }
-
-    private void checkPrompt(Section t, Task task, Set<String> columns) {
-        PromptTemplate template = PromptTemplate.parse(task.prompt());
-        Set<String> constants = task.constants().keySet();
-        for (String placeholder : template.placeholders()) {
-            if (!columns.contains(placeholder) && !constants.contains(placeholder)) {
-                List<String> usable = new ArrayList<>(columns);
-                usable.addAll(constants);
-                throw t.error("prompt", "unknown placeholder {" + placeholder + "}; usable here: "
-                        + usable.stream().sorted().map(n -> "{" + n + "}").toList()
-                        + " (add extra columns under source.columns)");
-            }
-        }
-        if (!template.placeholders().contains("text")) {
-            throw t.error("prompt", "the prompt never uses {text}, so every row would get the same answer");
+            job.task(name, type, o -> {
+                o.labels(labels).fields(fields).prompt(prompt).chat(chat).stop(stop).overflow(overflow);
+                o.maxWords = maxWords;
+                o.maxNewTokens = maxNewTokens;
+                o.temperature = temperature;
+                o.topK = topK;
+                o.topP = topP;
+                o.repetitionPenalty = repetition;
+                o.seed = seed;
+            });
         }
     }
 
-    private GenerationOptions generation(Section g, TaskType type) {
-        int maxNewTokens = g.integer("max_new_tokens", type.defaultMaxNewTokens(), SettingRange.MAX_NEW_TOKENS);
-        double temperature = g.decimal("temperature", 0, SettingRange.TEMPERATURE);
-        int topK = g.integer("top_k", 0, SettingRange.TOP_K);
-        double topP = g.decimal("top_p", 1, SettingRange.TOP_P);
-        double repetition = g.decimal("repetition_penalty", 1, SettingRange.REPETITION_PENALTY);
-        long seed = g.integerLong("seed", 0);
-        List<String> stop = g.strings("stop", false);
-        if (stop.stream().anyMatch(String::isEmpty)) {
-            throw g.error("stop", "stop strings must not be empty, got " + stop);
+    private void model(Section m) {
+        job.model(localPath(m, "path", true));
+        job.provider(m.string("provider", false, "cpu"));
+        if (m.has("threads")) {
+            job.threads(m.whole("threads"));
         }
-        String overflowText = g.string("overflow", false, "error");
-        OverflowPolicy overflow;
-        try {
-            overflow = OverflowPolicy.parse(overflowText);
-        } catch (IllegalArgumentException e) {
-            throw g.error("overflow", e.getMessage());
+        if (m.has("batch_budget_mb")) {
+            job.batchBudgetMb(m.whole("batch_budget_mb"));
         }
-        g.finish();
-        try {
-            return new GenerationOptions(maxNewTokens, temperature, topK, topP, repetition, seed, stop, overflow);
-        } catch (IllegalArgumentException e) {
-            throw g.error("", e.getMessage());
+        if (m.has("max_batch_rows")) {
+            job.maxBatchRows(m.whole("max_batch_rows"));
         }
-    }
-
-    private JobConfig.Model model(Section m) {
-        String path = localPath(m, "path", true);
-        String provider = m.string("provider", false, "cpu");
-        if (!List.of("cpu", "cuda").contains(provider)) {
-            throw m.error("provider", "use cpu or cuda, got '" + provider + "'");
-        }
-        int threads = m.integer("threads", 0, SettingRange.THREADS);
-        long budget = m.integer("batch_budget_mb", 1024, SettingRange.BATCH_BUDGET_MB);
-        int maxBatch = m.integer("max_batch_rows", 32, SettingRange.MAX_BATCH_ROWS);
         m.finish();
-        JobConfig.Model model = new JobConfig.Model(path, provider, threads, budget, maxBatch);
-        try {
-            model.settings();
-        } catch (IllegalArgumentException e) {
-            throw m.error("", e.getMessage());
-        }
-        return model;
     }
 
-    private JobConfig.Output output(Section o) {
+    private void output(Section o) {
         Section resultsSection = o.section("results", true);
-        TableRef results = tableRef(resultsSection, false);
+        job.mergeInto(tableRef(resultsSection, false));
         resultsSection.finish();
         Section runsSection = o.section("runs", true);
-        TableRef runs = tableRef(runsSection, false);
+        job.runsTable(tableRef(runsSection, false));
         runsSection.finish();
-        String staging = o.has("staging") ? localPath(o, "staging", true) : null;
+        job.staging(o.has("staging") ? localPath(o, "staging", true) : null);
         o.finish();
-        if (staging == null) {
-            if (!results.isPath()) {
-                throw o.error("staging", "results is a catalog table, so give output.staging: a folder for per-chunk staging tables");
-            }
-            staging = results.path().replaceAll("/+$", "") + "_staging";
-        }
-        return new JobConfig.Output(results, runs, staging);
     }
 
-    private JobConfig.Run run(Section r) {
-        int chunkRows = r.integer("chunk_rows", 5000, SettingRange.CHUNK_ROWS);
-        int partitions = r.integer("partitions", 0, SettingRange.PARTITIONS);
-        double maxFailureRate = r.decimal("max_failure_rate", 0.05, SettingRange.FAILURE_RATE);
+    private void run(Section r) {
+        if (r.has("chunk_rows")) {
+            job.chunkRows(r.whole("chunk_rows"));
+        }
+        if (r.has("partitions")) {
+            job.partitions(r.whole("partitions"));
+        }
+        if (r.has("max_failure_rate")) {
+            job.maxFailureRate(r.decimal("max_failure_rate"));
+        }
         r.finish();
-        try {
-            return new JobConfig.Run(chunkRows, partitions, maxFailureRate);
-        } catch (IllegalArgumentException e) {
-            throw r.error("", e.getMessage());
-        }
     }
 
-    private JobConfig.Prices prices(Section p) {
-        double executorHour = p.decimal("executor_hour_usd", 0, SettingRange.PRICE);
-        List<JobConfig.ApiPrice> apis = new ArrayList<>();
+    private void prices(Section p) {
+        if (p.has("executor_hour_usd")) {
+            job.executorHourUsd(p.decimal("executor_hour_usd"));
+        }
         for (Section a : p.sections("apis")) {
             String name = a.string("name", true, null);
-            double input = a.decimal("input_per_1m_usd", 0, SettingRange.PRICE);
-            double output = a.decimal("output_per_1m_usd", 0, SettingRange.PRICE);
+            double input = a.has("input_per_1m_usd") ? a.decimal("input_per_1m_usd") : 0;
+            double output = a.has("output_per_1m_usd") ? a.decimal("output_per_1m_usd") : 0;
             a.finish();
-            apis.add(new JobConfig.ApiPrice(name, input, output));
+            job.apiPrice(name, input, output);
         }
         p.finish();
-        return new JobConfig.Prices(executorHour, apis);
     }
 
     /** {@code table: name} or {@code path: ... format: ...} (source only: reader {@code options:}). */
@@ -316,9 +236,6 @@ public final class JobConfigLoader {
         }
         String format = s.string("format", false, "delta");
         Map<String, String> options = source ? s.stringMap("options") : Map.of();
-        if (!source && !format.equalsIgnoreCase("delta")) {
-            throw s.error("format", "output tables are Delta tables; remove format: " + format);
-        }
         String name = hasTable ? s.string("table", true, null) : null;
         String path = hasPath ? localPath(s, "path", true) : null;
         try {
@@ -329,11 +246,7 @@ public final class JobConfigLoader {
     }
 
     private String localPath(Section s, String key, boolean required) {
-        String value = s.string(key, required, null);
-        if (value == null || SCHEME.matcher(value).matches()) {
-            return value;
-        }
-        return Path.of(value).toAbsolutePath().normalize().toString();
+        return JobBuilder.localPath(s.string(key, required, null));
     }
 
     // --- YAML access ---------------------------------------------------------------------------------------
@@ -418,34 +331,28 @@ public final class JobConfigLoader {
             }
         }
 
-        /** A whole number within {@code range}; out-of-range values are reported on their own line. */
-        int integer(String key, int fallback, SettingRange range) {
-            long value = integerLong(key, fallback);
-            if (!range.contains(value)) {
-                throw errorAt(value(key, false), key(key), range.problem(Long.toString(value)));
+        /**
+         * A whole number, handed to the builder as written: its range is the builder's to check. A value beyond an
+         * int is passed as the nearest int with its text, so the builder's "got ..." still quotes the file.
+         */
+        int whole(String key) {
+            long value = integerLong(key, 0);
+            if (value != (int) value) {
+                job.written(key(key), string(key, false, null).trim());
+                return value < 0 ? Integer.MIN_VALUE : Integer.MAX_VALUE;
             }
             return (int) value;
         }
 
-        /** A number within {@code range}; out-of-range values are reported on their own line. */
-        double decimal(String key, double fallback, SettingRange range) {
-            double value = decimal(key, fallback);
-            if (!range.contains(value)) {
-                throw errorAt(value(key, false), key(key), range.problem(string(key, false, null)));
-            }
-            return value;
-        }
-
-        private double decimal(String key, double fallback) {
+        /** A number; its text goes with it, so range errors quote it as written ("1e9"). */
+        double decimal(String key) {
             String text = string(key, false, null);
-            if (text == null) {
-                return fallback;
-            }
             try {
                 double value = Double.parseDouble(text.trim());
                 if (!Double.isFinite(value)) {
                     throw new NumberFormatException();
                 }
+                job.written(key(key), text);
                 return value;
             } catch (NumberFormatException e) {
                 throw errorAt(value(key, false), key(key), "expected a number, got '" + text + "'");

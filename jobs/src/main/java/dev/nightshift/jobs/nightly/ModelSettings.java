@@ -3,29 +3,27 @@ package dev.nightshift.jobs.nightly;
 import dev.nightshift.engine.EngineOptions;
 
 import java.io.Serializable;
+import java.util.Objects;
 
 /**
- * How executors open the model: the folder and the engine options, in a form that travels with tasks.
+ * How executors open the model: the folder and the engine's own {@link EngineOptions}, travelling with the tasks.
+ *
+ * <p>Kept on the job side for one reason: {@link EngineOptions} says how to run a model but not which one, and an
+ * executor needs both. This pair is also the key under which {@link EngineHolder} shares one engine per JVM, so
+ * two jobs with different folders or options never share an engine. It no longer copies the options' fields.
  *
  * @param path          the model folder as executors see it
- * @param provider      cpu or cuda
- * @param threads       ONNX Runtime threads; 0 = all cores
- * @param kvBudgetBytes KV-cache bytes per engine batch
- * @param maxBatchRows  most rows per engine batch
+ * @param engineOptions provider, threads, KV-cache budget and batch size, as the engine takes them
  */
-public record ModelSettings(String path, String provider, int threads, long kvBudgetBytes, int maxBatchRows)
-        implements Serializable {
+public record ModelSettings(String path, EngineOptions engineOptions) implements Serializable {
 
     public ModelSettings {
-        options(provider, threads, kvBudgetBytes, maxBatchRows);
+        Objects.requireNonNull(path, "model path");
+        Objects.requireNonNull(engineOptions, "engine options");
     }
 
-    public EngineOptions engineOptions() {
-        return options(provider, threads, kvBudgetBytes, maxBatchRows);
-    }
-
-    private static EngineOptions options(String provider, int threads, long kvBudgetBytes, int maxBatchRows) {
-        return EngineOptions.defaults().withProvider(provider).withThreads(threads).withKvBudget(kvBudgetBytes)
-                .withMaxBatchSize(maxBatchRows);
+    /** Most rows per engine batch: how many work items of one task a partition hands the engine at once. */
+    public int maxBatchRows() {
+        return engineOptions.maxBatchSize();
     }
 }

@@ -73,8 +73,8 @@ public final class ProgressEstimator {
         long[] costs = new long[histogram.size()];
         long[] rows = new long[histogram.size()];
         for (int i = 0; i < costs.length; i++) {
-            costs[i] = histogram.get(i).getLong(0);
-            rows[i] = histogram.get(i).getLong(1);
+            costs[i] = histogram.get(i).<Long>getAs("cost");
+            rows[i] = histogram.get(i).<Long>getAs("rows");
         }
         return new ProgressEstimator(costs, rows);
     }

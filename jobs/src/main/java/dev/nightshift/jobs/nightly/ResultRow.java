@@ -17,7 +17,7 @@ record ResultRow(String docId, String task, String output, String label, Double 
                  String runId, Timestamp processedAt, String errorCode, Integer attempts, Timestamp outputAt) {
 
     /** A successful attempt. */
-    static ResultRow succeeded(WorkItem item, String output, String label, Double score, String fields, int promptTokens,
+    static ResultRow succeeded(Lineage item, String output, String label, Double score, String fields, int promptTokens,
                                int outputTokens, String finishReason, String warning, long latencyMs) {
         Timestamp now = new Timestamp(System.currentTimeMillis());
         return new ResultRow(item.docId(), item.task(), output, label, score, fields, promptTokens, outputTokens,
@@ -32,7 +32,7 @@ record ResultRow(String docId, String task, String output, String label, Double 
      * @param promptTokens the prompt's token count when known (the model may not have run it), else 0
      * @param output       text the model produced anyway (an unusable answer kept for inspection), or null
      */
-    static ResultRow failed(WorkItem item, String error, int promptTokens, int outputTokens, String output,
+    static ResultRow failed(Lineage item, String error, int promptTokens, int outputTokens, String output,
                             String warning, long latencyMs) {
         ErrorCode.Coded coded = ErrorCode.split(error == null ? "unknown error" : error);
         return new ResultRow(item.docId(), item.task(), output, null, null, null, promptTokens, outputTokens, "error",
@@ -61,7 +61,7 @@ record ResultRow(String docId, String task, String output, String label, Double 
      * @param modelFingerprint the model folder's fingerprint
      * @param runId            the run making the attempt
      */
-    record WorkItem(String docId, String task, String inputHash, String promptHash, String modelId,
+    record Lineage(String docId, String task, String inputHash, String promptHash, String modelId,
                     String modelFingerprint, String runId) {
     }
 }

@@ -9,6 +9,10 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.lit;
+
 /**
  * The results table: exactly one row per (doc_id, task), replaced whenever the row's input hash changes, except that a
  * failed attempt never destroys the last good output (see {@link #merge}).
@@ -55,6 +59,18 @@ public final class ResultsTable {
 
     static boolean ensure(SparkSession spark, TableRef ref) {
         return DeltaTables.ensure(spark, ref, SCHEMA, "results", VERSION, "task");
+    }
+
+    /** Rows whose latest attempt failed: what {@code --retry-failed} would retry (the table's state, not a run's count). */
+    static long rowsWithErrors(SparkSession spark, TableRef ref) {
+        return DeltaTables.read(spark, ref).where(col("error").isNotNull()).count();
+    }
+
+    /** Rows a run left in the table, and how many of them are errors (for a run found abandoned). */
+    static RowCounts committedBy(SparkSession spark, TableRef ref, String runId) {
+        Row committed = DeltaTables.read(spark, ref).where(col("run_id").equalTo(runId))
+                .agg(count(lit(1)).as("rows"), count(col("error")).as("failed")).first();
+        return new RowCounts(committed.<Long>getAs("rows"), committed.<Long>getAs("failed"), 0, 0);
     }
 
     /**

@@ -80,13 +80,13 @@ public final class RunsTable {
                 .execute();
     }
 
-    /** Runs of this job still marked {@code running}, except {@code live} ones: (run_id, started_at). */
-    static List<Row> running(SparkSession spark, TableRef ref, String job, java.util.Set<String> live) {
+    /** Ids of this job's runs still marked {@code running}, except {@code live} ones. */
+    static List<String> running(SparkSession spark, TableRef ref, String job, java.util.Set<String> live) {
         return DeltaTables.read(spark, ref)
                 .where(functions.col("status").equalTo(RunSummary.RUNNING)
                         .and(functions.col("job").equalTo(job)))
-                .select("run_id", "started_at").collectAsList().stream()
-                .filter(r -> !live.contains(r.getString(0))).toList();
+                .select("run_id").as(org.apache.spark.sql.Encoders.STRING()).collectAsList().stream()
+                .filter(id -> !live.contains(id)).toList();
     }
 
     /** Marks a run abandoned, with what it committed. */

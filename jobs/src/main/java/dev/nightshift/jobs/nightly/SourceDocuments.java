@@ -32,6 +32,13 @@ import static org.apache.spark.sql.functions.when;
  */
 final class SourceDocuments {
 
+    /** The document row's id column. */
+    static final String ID = "doc_id";
+    /** The document row's text column. */
+    static final String TEXT = "__text";
+    private static final String TITLE = "__title";
+    private static final String EXTRA = "__c";
+
     /** Spark's corrupt-record column under {@code source.bad_rows: error_rows}. */
     private static final String CORRUPT = "__nightshift_corrupt_record";
 
@@ -100,14 +107,14 @@ final class SourceDocuments {
             }
         }
         List<Column> columns = new ArrayList<>();
-        columns.add(SqlNames.column(column(available, source.id(), "source.id")).cast("string").as("doc_id"));
-        columns.add(SqlNames.column(column(available, source.text(), "source.text")).cast("string").as("__text"));
+        columns.add(SqlNames.column(column(available, source.id(), "source.id")).cast("string").as(ID));
+        columns.add(SqlNames.column(column(available, source.text(), "source.text")).cast("string").as(TEXT));
         if (source.title() != null) {
-            columns.add(SqlNames.column(column(available, source.title(), "source.title")).cast("string").as("__title"));
+            columns.add(SqlNames.column(column(available, source.title(), "source.title")).cast("string").as(TITLE));
         }
         for (int i = 0; i < source.columns().size(); i++) {
             columns.add(SqlNames.column(column(available, source.columns().get(i), "source.columns"))
-                    .cast("string").as("__c" + i));
+                    .cast("string").as(EXTRA + i));
         }
         if (source.latestBy() != null) {
             columns.add(SqlNames.column(column(available, source.latestBy(), "source.latest_by")).as("__latest"));
@@ -119,6 +126,23 @@ final class SourceDocuments {
                     .as(WorkItems.PROBLEM_COLUMN));
         }
         return raw.select(columns.toArray(Column[]::new));
+    }
+
+    /**
+     * Prompt placeholder to the column of {@link #read()}'s rows that fills it: {id}, {text}, {title} when configured,
+     * then each of {@code source.columns} (a column that repeats a name above keeps the first meaning).
+     */
+    static Map<String, String> placeholderColumns(JobConfig.Source source) {
+        Map<String, String> columns = new LinkedHashMap<>();
+        columns.put("id", ID);
+        columns.put("text", TEXT);
+        if (source.title() != null) {
+            columns.put("title", TITLE);
+        }
+        for (int i = 0; i < source.columns().size(); i++) {
+            columns.putIfAbsent(source.columns().get(i), EXTRA + i);
+        }
+        return columns;
     }
 
     /**
@@ -181,17 +205,17 @@ final class SourceDocuments {
     long check(Dataset<Row> docs) {
         Row stats;
         try {
-            stats = docs.agg(count(lit(1)), count(when(col("doc_id").isNull(), 1)), count_distinct(col("doc_id")))
-                    .first();
+            stats = docs.agg(count(lit(1)).as("rows"), count(when(col(ID).isNull(), 1)).as("null_ids"),
+                    count_distinct(col(ID)).as("distinct_ids")).first();
         } catch (Exception e) {
             // SparkException is checked in Java's eyes, undeclared by Scala. The first action reads every file: a corrupt parquet file, a missing Delta file or a record Spark
             // cannot parse (FAILFAST) surfaces here, as a problem of the input rather than a failed job.
             throw new JobConfigException("cannot read the source " + config.source().table().describe() + ": "
                     + Reason.of(e), e);
         }
-        long rows = stats.getLong(0);
-        long nullIds = stats.getLong(1);
-        long distinct = stats.getLong(2);
+        long rows = stats.<Long>getAs("rows");
+        long nullIds = stats.<Long>getAs("null_ids");
+        long distinct = stats.<Long>getAs("distinct_ids");
         String source = config.source().table().describe()
                 + (config.source().filter() == null ? "" : " (filter: " + config.source().filter() + ")");
         if (rows == 0) {

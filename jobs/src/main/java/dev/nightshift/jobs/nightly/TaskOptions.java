@@ -1,0 +1,107 @@
+package dev.nightshift.jobs.nightly;
+
+import java.util.List;
+
+/**
+ * A task's settings in {@link JobBuilder}, one setter per key of a task in the YAML file ({@code prompt},
+ * {@code chat}, {@code max_words}, and the {@code generation} keys). Unset settings take the task type's defaults;
+ * values are checked by {@link JobBuilder#build()}, with the YAML key in the message.
+ *
+ * <pre>{@code
+ * .summarize("tldr", o -> o.maxWords(40).maxNewTokens(64).prompt("In {max_words} words: {text}"))
+ * }</pre>
+ */
+public final class TaskOptions {
+
+    String prompt;
+    String chat;
+    List<String> labels = List.of();
+    List<String> fields = List.of();
+    Integer maxWords;
+    Integer maxNewTokens;
+    Double temperature;
+    Integer topK;
+    Double topP;
+    Double repetitionPenalty;
+    Long seed;
+    List<String> stop = List.of();
+    String overflow;
+
+    TaskOptions() {
+    }
+
+    /** The prompt template: {column} placeholders, {{ and }} for literal braces (default: the type's prompt). */
+    public TaskOptions prompt(String value) {
+        prompt = value;
+        return this;
+    }
+
+    /** Wrap prompts in the model's chat template: auto (when the model has one), true or false. */
+    public TaskOptions chat(String value) {
+        chat = value;
+        return this;
+    }
+
+    public TaskOptions chat(boolean value) {
+        return chat(Boolean.toString(value));
+    }
+
+    /** Classify: the candidate labels. */
+    public TaskOptions labels(List<String> value) {
+        labels = List.copyOf(value);
+        return this;
+    }
+
+    /** Extract: the JSON fields. */
+    public TaskOptions fields(List<String> value) {
+        fields = List.copyOf(value);
+        return this;
+    }
+
+    /** Summarize: the longest summary in words (0 for no limit). */
+    public TaskOptions maxWords(int value) {
+        maxWords = value;
+        return this;
+    }
+
+    public TaskOptions maxNewTokens(int value) {
+        maxNewTokens = value;
+        return this;
+    }
+
+    public TaskOptions temperature(double value) {
+        temperature = value;
+        return this;
+    }
+
+    public TaskOptions topK(int value) {
+        topK = value;
+        return this;
+    }
+
+    public TaskOptions topP(double value) {
+        topP = value;
+        return this;
+    }
+
+    public TaskOptions repetitionPenalty(double value) {
+        repetitionPenalty = value;
+        return this;
+    }
+
+    public TaskOptions seed(long value) {
+        seed = value;
+        return this;
+    }
+
+    public TaskOptions stop(List<String> value) {
+        stop = List.copyOf(value);
+        return this;
+    }
+
+    /** What to do with a prompt longer than the context: error (default), or truncate the document. */
+    public TaskOptions overflow(String value) {
+        overflow = value;
+        return this;
+    }
+}
