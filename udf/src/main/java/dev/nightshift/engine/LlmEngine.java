@@ -1,5 +1,6 @@
 package dev.nightshift.engine;
 
+import dev.nightshift.chat.ChatTemplate;
 import ai.onnxruntime.OrtException;
 
 import java.io.IOException;

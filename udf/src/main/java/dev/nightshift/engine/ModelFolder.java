@@ -1,5 +1,6 @@
 package dev.nightshift.engine;
 
+import dev.nightshift.chat.ChatTemplate;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 

@@ -1,5 +1,7 @@
 package dev.nightshift.engine;
 
+import dev.nightshift.chat.ChatTemplate;
+import dev.nightshift.chat.ChatMessage;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;

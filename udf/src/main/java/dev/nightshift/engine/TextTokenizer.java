@@ -1,5 +1,6 @@
 package dev.nightshift.engine;
 
+import dev.nightshift.chat.ChatTemplate;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;

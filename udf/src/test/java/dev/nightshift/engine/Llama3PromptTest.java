@@ -1,5 +1,7 @@
 package dev.nightshift.engine;
 
+import dev.nightshift.chat.ChatTemplate;
+import dev.nightshift.chat.ChatMessage;
 import dev.nightshift.RealTokenizers;
 import dev.nightshift.SharedFiles;
 import org.junit.jupiter.api.AfterAll;

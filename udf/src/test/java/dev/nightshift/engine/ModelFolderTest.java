@@ -1,6 +1,7 @@
 package dev.nightshift.engine;
 
-import static dev.nightshift.engine.ChatMessage.user;
+import dev.nightshift.chat.ChatMessage;
+import static dev.nightshift.chat.ChatMessage.user;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;

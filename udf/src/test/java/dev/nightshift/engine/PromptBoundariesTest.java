@@ -1,5 +1,6 @@
 package dev.nightshift.engine;
 
+import dev.nightshift.chat.ChatTemplate;
 import dev.nightshift.SharedFiles;
 import dev.nightshift.toolchain.ConversionListener;
 import dev.nightshift.toolchain.ConversionOptions;

@@ -1,5 +1,7 @@
 package dev.nightshift.engine;
 
+import dev.nightshift.chat.ChatTemplate;
+import dev.nightshift.chat.ChatMessage;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,4 +1,4 @@
-package dev.nightshift.engine;
+package dev.nightshift.chat;
 
 import com.hubspot.jinjava.el.ext.AdditionOperator;
 import com.hubspot.jinjava.el.ext.TruncDivOperator;

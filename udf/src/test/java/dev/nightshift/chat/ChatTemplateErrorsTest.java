@@ -1,7 +1,9 @@
-package dev.nightshift.engine;
+package dev.nightshift.chat;
 
-import static dev.nightshift.engine.ChatMessage.assistant;
-import static dev.nightshift.engine.ChatMessage.user;
+import dev.nightshift.engine.ModelFolder;
+
+import static dev.nightshift.chat.ChatMessage.assistant;
+import static dev.nightshift.chat.ChatMessage.user;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,4 +1,4 @@
-package dev.nightshift.engine;
+package dev.nightshift.chat;
 
 import java.util.Objects;
 
