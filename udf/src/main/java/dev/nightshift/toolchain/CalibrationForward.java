@@ -115,35 +115,30 @@ public final class CalibrationForward {
      */
     public static Result quantize(WeightSource source, int tokens, BlockQuantizer quantizer, BlockQuantizer headQuantizer,
                                   ConversionListener listener) {
-        return quantize(source, tokens, 0, quantizer, headQuantizer, listener);
+        return quantizeKeepingText(source, tokens, tokens, quantizer, headQuantizer, listener).result();
+    }
+
+    /** GPTQ's matrices with what a later refinement needs: the float32 weights and the sampled text. */
+    record Calibrated(Result result, Weights weights, List<int[]> text) {
     }
 
     /**
-     * As {@link #quantize(WeightSource, int, BlockQuantizer, BlockQuantizer, ConversionListener)}, then
-     * {@code refineSteps} steps of {@link DistillationRefiner} on {@link DistillationRefiner#TEXT_TOKENS} tokens from the
-     * same sampler (of which GPTQ's are the first).
+     * As {@link #quantize}, sampling {@code textTokens} (at least {@code tokens}) positions of text of which GPTQ uses
+     * the first {@code tokens}: one sample from the fixed seed, so the prefix GPTQ sees is the same whatever is
+     * sampled after it, and refinement ({@link DistillationRefiner}) trains on all of it.
      */
-    public static Result quantize(WeightSource source, int tokens, int refineSteps, BlockQuantizer quantizer,
-                                  BlockQuantizer headQuantizer, ConversionListener listener) {
+    static Calibrated quantizeKeepingText(WeightSource source, int tokens, int textTokens, BlockQuantizer quantizer,
+                                          BlockQuantizer headQuantizer, ConversionListener listener) {
         if (tokens <= 0) {
             throw new IllegalArgumentException("calibration needs at least one token, got " + tokens);
         }
-        if (refineSteps > 0) {
-            DistillationRefiner.checkSize(source.config());
-        }
         CalibrationForward forward = new CalibrationForward(source);
         ConversionListener progress = listener == null ? ConversionListener.NONE : listener;
-        // One sample from the fixed seed: GPTQ uses its first `tokens` tokens, refinement all of it.
-        List<int[]> text = forward.sample(refineSteps > 0 ? Math.max(tokens, DistillationRefiner.TEXT_TOKENS) : tokens, progress);
+        List<int[]> text = forward.sample(Math.max(tokens, textTokens), progress);
         List<int[]> sequences = prefix(text, tokens);
         Map<String, GptqQuantizer.Matrix> matrices = new LinkedHashMap<>();
         forward.quantizeLayers(sequences, quantizer, headQuantizer, matrices, progress);
-        if (refineSteps > 0) {
-            DistillationRefiner refiner = new DistillationRefiner(forward.weights(), matrices, quantizer, headQuantizer);
-            Map<String, GptqQuantizer.Matrix> refined = refiner.refine(text, refineSteps, progress);
-            return new Result(tokens, sequences.size(), Map.copyOf(refined), refineSteps);
-        }
-        return new Result(tokens, sequences.size(), Map.copyOf(matrices));
+        return new Calibrated(new Result(tokens, sequences.size(), Map.copyOf(matrices)), forward.weights(), text);
     }
 
     /** The float32 weights and rotary tables, shared with {@link DistillationRefiner}. */

@@ -91,6 +91,19 @@ final class DistillationRefiner {
         }
     }
 
+    /**
+     * Refines GPTQ's matrices ({@link CalibrationForward#quantizeKeepingText}) for {@code steps} steps on the text they
+     * were calibrated with, and returns them with the refinement recorded.
+     */
+    static CalibrationForward.Result refine(CalibrationForward.Calibrated gptq, int steps, BlockQuantizer quantizer,
+                                            BlockQuantizer headQuantizer, ConversionListener listener) {
+        DistillationRefiner refiner = new DistillationRefiner(gptq.weights(), gptq.result().matrices(), quantizer, headQuantizer);
+        Map<String, GptqQuantizer.Matrix> refined = refiner.refine(gptq.text(), steps,
+                listener == null ? ConversionListener.NONE : listener);
+        CalibrationForward.Result calibrated = gptq.result();
+        return new CalibrationForward.Result(calibrated.tokens(), calibrated.sequences(), Map.copyOf(refined), steps);
+    }
+
     /** Refuses models too large for plain-Java training, before any calibration work starts. */
     static void checkSize(LlamaConfig config) {
         if (config.parameterCount() > MAX_PARAMETERS) {

@@ -28,9 +28,9 @@ import static dev.nightshift.toolchain.OnnxGraph.MS;
  * {@code present.N.key|value}. Attention is GroupQueryAttention, whose KV cache can be shared
  * between past and present so decoding writes it in place; rows are right-padded.
  *
- * <p>Weights stream into {@code model.onnx.data}, a block of rows at a time. With
- * {@link ConversionOptions#calibrationTokens()} set, the quantized matrices are instead those of
- * {@link CalibrationForward}'s GPTQ pass, held in memory (calibration is for small and medium models).
+ * <p>Weights stream into {@code model.onnx.data}, a block of rows at a time, int4/int8 ones rounded block by block.
+ * With {@link ConversionOptions#calibrationTokens()} set, the quantized matrices are instead those the quantize step
+ * made ({@link WeightQuantization#calibrate}: GPTQ, optionally refined), held in memory; the writer only writes them.
  */
 public final class LlamaOnnxWriter {
 
@@ -61,18 +61,9 @@ public final class LlamaOnnxWriter {
     private long written;
     private final Map<String, Long> bytesByKind = new LinkedHashMap<>();
 
+    /** @throws IllegalArgumentException when the checkpoint's head size cannot run on GroupQueryAttention */
     public LlamaOnnxWriter(WeightSource source, ConversionOptions options, ConversionListener listener) {
-        this(source, options, listener, null);
-    }
-
-    /**
-     * With matrices already quantized by {@link CalibrationForward} (tests comparing variants); null runs calibration
-     * when {@link ConversionOptions#calibrationTokens()} asks for it.
-     */
-    public LlamaOnnxWriter(WeightSource source, ConversionOptions options, ConversionListener listener,
-                           CalibrationForward.Result calibration) {
         this.source = source;
-        this.calibration = calibration;
         this.config = source.config();
         if (config.headDim() % 8 != 0) {
             throw new IllegalArgumentException("head size " + config.headDim() + " is not a multiple of 8, which ONNX Runtime's "
@@ -83,16 +74,8 @@ public final class LlamaOnnxWriter {
         this.contextLength = options.contextLength() > 0 ? options.contextLength() : config.contextLength();
         this.fp16 = options.precision() == Precision.FP16;
         this.ioType = fp16 ? FLOAT16 : FLOAT;
-        this.quantizer = options.precision().quantized()
-                ? new BlockQuantizer(options.precision().bits(), options.blockSize(), options.symmetric()) : null;
-        // The output projection stays at 8 bits by default (as llama.cpp's Q4 mixes keep theirs at 6): it decides every
-        // token. int8 models never go below 8.
-        this.headQuantizer = options.precision().quantized()
-                ? new BlockQuantizer(Math.max(options.headBits(), options.precision().bits()), options.blockSize(),
-                        options.symmetric()) : null;
-        if (calibration != null && quantizer == null) {
-            throw new IllegalArgumentException("calibrated matrices only apply to int4 and int8, not " + options.precision().id());
-        }
+        this.quantizer = WeightQuantization.layers(options);
+        this.headQuantizer = WeightQuantization.head(options);
     }
 
     /** CPU GroupQueryAttention fuses rotary only for head sizes that are multiples of 16. */
@@ -100,12 +83,28 @@ public final class LlamaOnnxWriter {
         return config.headDim() % 16 == 0;
     }
 
-    /** Writes model.onnx and model.onnx.data into {@code folder} and returns what was written. */
+    /** Writes a model whose options ask for no calibration (fp32, fp16, or int4/int8 rounded to nearest). */
     public WrittenModel write(Path folder) throws IOException {
-        if (calibration == null && options.calibrationTokens() > 0) {
-            calibration = CalibrationForward.quantize(source, options.calibrationTokens(), options.refineSteps(), quantizer,
-                    headQuantizer, this.listener);
+        return write(folder, null);
+    }
+
+    /**
+     * Writes model.onnx and model.onnx.data into {@code folder} and returns what was written.
+     *
+     * @param calibrated the quantize step's matrices ({@link WeightQuantization#calibrate}); null exactly when the
+     *                   options ask for no calibration
+     * @throws IllegalArgumentException when {@code calibrated} and the options disagree
+     */
+    public WrittenModel write(Path folder, CalibrationForward.Result calibrated) throws IOException {
+        WeightQuantization.Method method = WeightQuantization.method(options);
+        boolean wantsCalibration = method == WeightQuantization.Method.GPTQ || method == WeightQuantization.Method.GPTQ_DISTILLATION;
+        if (wantsCalibration != (calibrated != null)) {
+            throw new IllegalArgumentException(wantsCalibration
+                    ? "the options ask for " + method + " but no calibrated matrices were given; run "
+                            + "WeightQuantization.calibrate first (ModelConverter does)"
+                    : "calibrated matrices were given but the options ask for " + method);
         }
+        this.calibration = calibrated;
         graph = new OnnxGraph("nightshift_llama");
         try (WeightFile file = new WeightFile(folder.resolve(ModelFolder.MODEL_DATA))) {
             weights = file;

@@ -19,7 +19,13 @@ import java.util.stream.Stream;
 /**
  * Turns a Llama checkpoint (llama2.c file, Hugging Face folder, or random weights) into a complete
  * Nightshift model folder: {@code model.onnx}, {@code model.onnx.data}, {@code genai_config.json} and
- * the tokenizer files.
+ * the tokenizer files. The pipeline is three steps, each its own class:
+ * <ol>
+ *   <li><b>read</b>: {@link WeightSources} opens the checkpoint as a {@link WeightSource} (tensors by canonical name);</li>
+ *   <li><b>quantize</b>: {@link WeightQuantization} — none (fp32/fp16), round to nearest (done block by block while
+ *       writing), GPTQ ({@link CalibrationForward}), or GPTQ then distillation ({@link DistillationRefiner});</li>
+ *   <li><b>write</b>: {@link LlamaOnnxWriter} (graph and weights), {@link GenaiConfig}, the tokenizer files.</li>
+ * </ol>
  *
  * <p>The folder is written under a temporary name beside the target and renamed at the end, so a
  * failed conversion (disk full, bad tensor) never leaves a half-written model that looks usable.
@@ -60,7 +66,9 @@ public final class ModelConverter {
         Path partial = Files.createDirectory(absolute.getParent().resolve(
                 "." + absolute.getFileName() + ".partial-" + java.util.UUID.randomUUID().toString().substring(0, 8)));
         try {
-            LlamaOnnxWriter.WrittenModel model = new LlamaOnnxWriter(source, options, listener).write(partial);
+            LlamaOnnxWriter writer = new LlamaOnnxWriter(source, options, listener); // refuses an unsupported shape first
+            CalibrationForward.Result calibrated = WeightQuantization.calibrate(source, options, listener);
+            LlamaOnnxWriter.WrittenModel model = writer.write(partial, calibrated);
             GenaiConfig.write(partial, model);
             List<String> notes = new ArrayList<>();
             writeTokenizer(source, partial, tokenizer, model.contextLength(), notes);

@@ -58,8 +58,9 @@ class CalibratedInt4Test {
     private static LlamaOnnxWriter.WrittenModel convert(Llama2cCheckpoint checkpoint, ConversionOptions options, String name)
             throws Exception {
         long started = System.nanoTime();
+        // The converter's quantize and write steps, without the tokenizer files these tests do not need.
         LlamaOnnxWriter.WrittenModel model = new LlamaOnnxWriter(checkpoint, options, null)
-                .write(Files.createDirectories(work.resolve(name)));
+                .write(Files.createDirectories(work.resolve(name)), WeightQuantization.calibrate(checkpoint, options, null));
         System.out.printf("stories260K %s: converted with %d calibration tokens in %.1f s%n", name, TOKENS,
                 (System.nanoTime() - started) / 1e9);
         return model;
