@@ -38,6 +38,25 @@ public final class RealTokenizers {
         return SharedFiles.get(VOCAB_DIR + name);
     }
 
+    /** The test strings of a vocabulary, e.g. {@code ggml-vocab-llama-bpe.gguf} (its .inp file). */
+    public static java.util.List<String> inputs(String gguf) {
+        try {
+            return inputs(gguf(gguf + ".inp"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** llama.cpp's .inp format: strings separated by "\n__ggml_vocab_test__\n", with an empty piece after the last. */
+    public static java.util.List<String> inputs(Path file) throws IOException {
+        String all = java.nio.file.Files.readString(file, java.nio.charset.StandardCharsets.UTF_8);
+        java.util.List<String> texts = new java.util.ArrayList<>(java.util.Arrays.asList(all.split("\n__ggml_vocab_test__\n", -1)));
+        if (!texts.remove(texts.size() - 1).isEmpty()) {
+            throw new IllegalStateException(file + " does not end with the separator");
+        }
+        return texts;
+    }
+
     private static Path write(String name, Path dir) {
         try {
             return GgufVocabulary.read(gguf(name)).writeTokenizerFiles(dir);

@@ -141,12 +141,8 @@ class GgufVocabularyTest {
         assertEquals(List.of(), failures, failures.size() + " of 46 cases differ");
     }
 
-    /** llama.cpp's .inp format: strings separated by "\n__ggml_vocab_test__\n", with an empty piece after the last. */
     static List<String> inputs(Path file) throws IOException {
-        String all = Files.readString(file, StandardCharsets.UTF_8);
-        List<String> texts = new ArrayList<>(Arrays.asList(all.split("\n__ggml_vocab_test__\n", -1)));
-        assertEquals("", texts.remove(texts.size() - 1));
-        return texts;
+        return RealTokenizers.inputs(file);
     }
 
     private static String quote(String text) {
