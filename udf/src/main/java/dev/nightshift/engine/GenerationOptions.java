@@ -15,15 +15,18 @@ import java.util.List;
  * @param stopStrings       generation stops before any of these; the stop text is removed
  * @param overflow          what to do with prompts longer than the context allows
  * @param ignoreEos         keep generating past end-of-sequence tokens (benchmarks want fixed lengths)
+ * @param jsonSchema        null, or a JSON schema (the subset of {@link JsonSchemaGrammar}) the output must conform to:
+ *                          decoding is then constrained token by token ({@link TokenConstraint}), and the output ends
+ *                          when the object is complete
  */
 public record GenerationOptions(int maxNewTokens, double temperature, int topK, double topP,
                                 double repetitionPenalty, long seed, List<String> stopStrings,
-                                OverflowPolicy overflow, boolean ignoreEos)
+                                OverflowPolicy overflow, boolean ignoreEos, String jsonSchema)
         implements Serializable {
 
     public GenerationOptions(int maxNewTokens, double temperature, int topK, double topP, double repetitionPenalty,
                              long seed, List<String> stopStrings, OverflowPolicy overflow) {
-        this(maxNewTokens, temperature, topK, topP, repetitionPenalty, seed, stopStrings, overflow, false);
+        this(maxNewTokens, temperature, topK, topP, repetitionPenalty, seed, stopStrings, overflow, false, null);
     }
 
     public GenerationOptions {
@@ -61,26 +64,31 @@ public record GenerationOptions(int maxNewTokens, double temperature, int topK, 
     }
 
     public GenerationOptions withSampling(double temperature, int topK, double topP, long seed) {
-        return new GenerationOptions(maxNewTokens, temperature, topK, topP, repetitionPenalty, seed, stopStrings, overflow, ignoreEos);
+        return new GenerationOptions(maxNewTokens, temperature, topK, topP, repetitionPenalty, seed, stopStrings, overflow, ignoreEos, jsonSchema);
     }
 
     public GenerationOptions withRepetitionPenalty(double penalty) {
-        return new GenerationOptions(maxNewTokens, temperature, topK, topP, penalty, seed, stopStrings, overflow, ignoreEos);
+        return new GenerationOptions(maxNewTokens, temperature, topK, topP, penalty, seed, stopStrings, overflow, ignoreEos, jsonSchema);
     }
 
     public GenerationOptions withStopStrings(List<String> stops) {
-        return new GenerationOptions(maxNewTokens, temperature, topK, topP, repetitionPenalty, seed, stops, overflow, ignoreEos);
+        return new GenerationOptions(maxNewTokens, temperature, topK, topP, repetitionPenalty, seed, stops, overflow, ignoreEos, jsonSchema);
     }
 
     public GenerationOptions withOverflow(OverflowPolicy policy) {
-        return new GenerationOptions(maxNewTokens, temperature, topK, topP, repetitionPenalty, seed, stopStrings, policy, ignoreEos);
+        return new GenerationOptions(maxNewTokens, temperature, topK, topP, repetitionPenalty, seed, stopStrings, policy, ignoreEos, jsonSchema);
     }
 
     public GenerationOptions withIgnoreEos(boolean value) {
-        return new GenerationOptions(maxNewTokens, temperature, topK, topP, repetitionPenalty, seed, stopStrings, overflow, value);
+        return new GenerationOptions(maxNewTokens, temperature, topK, topP, repetitionPenalty, seed, stopStrings, overflow, value, jsonSchema);
+    }
+
+    /** The same options with decoding constrained to {@code schema} (null: unconstrained). */
+    public GenerationOptions withJsonSchema(String schema) {
+        return new GenerationOptions(maxNewTokens, temperature, topK, topP, repetitionPenalty, seed, stopStrings, overflow, ignoreEos, schema);
     }
 
     public GenerationOptions withSeed(long value) {
-        return new GenerationOptions(maxNewTokens, temperature, topK, topP, repetitionPenalty, value, stopStrings, overflow, ignoreEos);
+        return new GenerationOptions(maxNewTokens, temperature, topK, topP, repetitionPenalty, value, stopStrings, overflow, ignoreEos, jsonSchema);
     }
 }

@@ -12,6 +12,9 @@ import dev.nightshift.engine.GenerationOptions;
 import dev.nightshift.engine.GenerationResult;
 import dev.nightshift.engine.Prompt;
 import dev.nightshift.engine.TextGenerator;
+import com.networknt.schema.Schema;
+import com.networknt.schema.SchemaRegistry;
+import com.networknt.schema.SpecificationVersion;
 
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -20,8 +23,9 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
- * A JSON object with the configured fields: the engine's {@code generate}, then a lenient parse of the first complete
- * object in the answer, reduced to exactly the fields. The raw answer stays in {@code output}.
+ * A JSON object with the configured fields ({@link FieldSpec}): the engine's {@code generate}, constrained token by
+ * token to the fields' JSON schema (every key in order, every value of its type), then a parse of the object, reduced
+ * to exactly the fields and validated against the schema. The raw answer stays in {@code output}.
  */
 public final class ExtractTask extends Task {
 
@@ -41,11 +45,21 @@ public final class ExtractTask extends Task {
     private static final ObjectMapper STRICT = new ObjectMapper();
 
     private final List<String> fields;
+    private final List<FieldSpec> specs;
+    private final String schema;
+    private transient volatile Schema validator;
+
+    /** Fields by name only: strings that may be null. */
+    public ExtractTask(String prompt, List<String> fields, GenerationOptions generation) {
+        this(prompt, generation, checkFields(fields).stream().map(FieldSpec::named).toList());
+    }
 
     /** @throws TaskOptionException for unusable fields (key "fields") or prompt (key "prompt") */
-    public ExtractTask(String prompt, List<String> fields, GenerationOptions generation) {
-        super(prompt, generation, constants(checkFields(fields)));
-        this.fields = List.copyOf(fields);
+    public ExtractTask(String prompt, GenerationOptions generation, List<FieldSpec> fields) {
+        super(prompt, generation.withJsonSchema(FieldSpec.jsonSchema(fields)), constants(fields));
+        this.specs = List.copyOf(fields);
+        this.fields = specs.stream().map(FieldSpec::name).toList();
+        this.schema = FieldSpec.jsonSchema(specs);
     }
 
     /** At least one field; each a plain name (letters, digits, _); none repeated. */
@@ -64,8 +78,12 @@ public final class ExtractTask extends Task {
         return fields;
     }
 
-    private static Map<String, String> constants(List<String> fields) {
-        return Map.of("fields", String.join(", ", fields));
+    /** {fields}: the names (as before types existed) when every field is a plain nullable string, else each described. */
+    private static Map<String, String> constants(List<FieldSpec> fields) {
+        if (fields.stream().allMatch(FieldSpec::plain)) {
+            return Map.of("fields", String.join(", ", fields.stream().map(FieldSpec::name).toList()));
+        }
+        return Map.of("fields", String.join("; ", fields.stream().map(FieldSpec::describe).toList()));
     }
 
     @Override
@@ -75,7 +93,23 @@ public final class ExtractTask extends Task {
 
     @Override
     public Map<String, String> constants() {
-        return constants(fields);
+        return constants(specs);
+    }
+
+    /** The typed fields. */
+    public List<FieldSpec> specs() {
+        return specs;
+    }
+
+    /** The JSON schema every answer conforms to (decoding is constrained to it). */
+    public String jsonSchema() {
+        return schema;
+    }
+
+    @Override
+    List<String> hashedFields() {
+        // plain names hash as they did before fields had types, so existing results keep their prompt_hash
+        return specs.stream().map(spec -> spec.plain() ? spec.name() : spec.describe()).toList();
     }
 
     @Override
@@ -99,11 +133,35 @@ public final class ExtractTask extends Task {
         }
         Extracted parsed = fields(generated.output(), fields, result.finishReason() == FinishReason.LENGTH,
                 generation().maxNewTokens());
-        if (parsed.error() != null) {
-            return TaskOutput.failed(parsed.error(), generated.promptTokens(), generated.outputTokens(),
+        String error = parsed.error() != null ? parsed.error() : invalid(parsed.json());
+        if (error != null) {
+            return TaskOutput.failed(error, generated.promptTokens(), generated.outputTokens(),
                     generated.output(), generated.warning(), generated.engineNanos());
         }
         return generated.parsed(generated.output(), parsed.json(), parsed.warning());
+    }
+
+    /**
+     * Why the fields do not conform to the schema ({@code INVALID_OUTPUT}), or null when they do or there are none. A
+     * constrained answer always conforms; an engine that does not constrain (a fake, a hosted API's recorded answers)
+     * may not.
+     */
+    String invalid(String json) {
+        if (json == null) {
+            return null;
+        }
+        Schema schema = validator;
+        if (schema == null) {
+            schema = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12).getSchema(this.schema);
+            validator = schema;
+        }
+        try {
+            List<com.networknt.schema.Error> errors = schema.validate(STRICT.readTree(json));
+            return errors.isEmpty() ? null : ErrorCode.INVALID_OUTPUT.message("the extracted fields do not match their "
+                    + "types: " + errors.get(0).toString() + (errors.size() > 1 ? " (and " + (errors.size() - 1) + " more)" : ""));
+        } catch (java.io.IOException e) {
+            return ErrorCode.INVALID_OUTPUT.message("the extracted fields are not JSON: " + dev.nightshift.engine.Reason.of(e));
+        }
     }
 
     /**

@@ -18,7 +18,8 @@ import java.util.regex.Pattern;
  * null. The fields of a task become one JSON schema ({@link #jsonSchema}) that the engine decodes under, token by
  * token, and that every output is validated against.
  *
- * <p>In a job config a field is either a plain name (a string that may be null, as before types existed) or a map:
+ * <p>In a job config a field is either a plain name (type {@code any}: a string, number, boolean or null, as before
+ * types existed) or a map:
  * <pre>
  * fields:
  *   - invoice_number
@@ -41,6 +42,8 @@ public record FieldSpec(String name, FieldType type, String description, boolean
 
     /** The types a field can have; {@code id} is the config spelling. */
     public enum FieldType {
+        /** What a field given by name only is: a string, number, boolean or null, as the model chooses. */
+        ANY("any"),
         STRING("string"), INTEGER("integer"), NUMBER("number"), BOOLEAN("boolean"), DATE("date"), ENUM("enum"),
         LIST("list"), OBJECT("object");
 
@@ -103,9 +106,14 @@ public record FieldSpec(String name, FieldType type, String description, boolean
         }
     }
 
-    /** A field given by name only: a string that may be null. */
+    /** Whether this is a field given by name only (type any, without description). */
+    public boolean plain() {
+        return equals(named(name));
+    }
+
+    /** A field given by name only: a string, number, boolean or null. */
     public static FieldSpec named(String name) {
-        return new FieldSpec(name, FieldType.STRING, "", false, List.of(), List.of());
+        return new FieldSpec(name, FieldType.ANY, "", false, List.of(), List.of());
     }
 
     /**
@@ -142,7 +150,7 @@ public record FieldSpec(String name, FieldType type, String description, boolean
         if (name == null) {
             throw new TaskOptionException(ExtractTask.FIELDS, "field " + map + " has no name");
         }
-        FieldType type = map.get("type") == null ? FieldType.STRING : FieldType.parse(name, String.valueOf(map.get("type")));
+        FieldType type = map.get("type") == null ? FieldType.ANY : FieldType.parse(name, String.valueOf(map.get("type")));
         Object required = map.get("required");
         if (required != null && !(required instanceof Boolean)) {
             throw new TaskOptionException(ExtractTask.FIELDS, "field '" + name + "': required must be true or false, got " + required);
@@ -210,9 +218,16 @@ public record FieldSpec(String name, FieldType type, String description, boolean
                 }
                 yield choice;
             }
+            case ANY -> {
+                ObjectNode scalar = JSON.createObjectNode();
+                scalar.putArray("type").add("string").add("number").add("boolean");
+                yield scalar;
+            }
             default -> JSON.createObjectNode().put("type", type.id);
         };
-        if (!required && type != FieldType.ENUM) {
+        if (!required && type == FieldType.ANY) {
+            ((ArrayNode) schema.get("type")).add("null");
+        } else if (!required && type != FieldType.ENUM) {
             ArrayNode types = JSON.createArrayNode().add(schema.get("type").asText()).add("null");
             schema.set("type", types);
         }

@@ -76,6 +76,11 @@ public abstract sealed class Task implements Serializable
         return List.of();
     }
 
+    /** The fields as the prompt hash sees them: their names, or what a typed field adds to its name. */
+    List<String> hashedFields() {
+        return fields();
+    }
+
     /** Summarize: the word limit (0 = none); other kinds: 0. */
     public int maxWords() {
         return 0;
@@ -99,7 +104,7 @@ public abstract sealed class Task implements Serializable
      */
     public final String promptHash(boolean chat) {
         return dev.nightshift.engine.Sha256.hexOfParts("task-v1", type().id(), prompt, Boolean.toString(chat), Hashes.canonicalList(labels()),
-                Hashes.canonicalList(fields()), Integer.toString(maxWords()), canonical(generation));
+                Hashes.canonicalList(hashedFields()), Integer.toString(maxWords()), canonical(generation));
     }
 
     /** A stable text form of generation settings for hashing (ignore_eos is not a task setting and is left out). */

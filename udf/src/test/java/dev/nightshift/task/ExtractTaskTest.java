@@ -80,4 +80,40 @@ class ExtractTaskTest {
         assertNull(out.get(1).fields());
         assertTrue(out.get(1).warning().startsWith("extract: the output's JSON object starting at character 0 is not closed"));
     }
+
+    @Test
+    void typedFieldsConstrainDecodingAndValidateTheAnswer() {
+        List<FieldSpec> typed = FieldSpec.parse(List.of("company",
+                Map.of("name", "amount", "type", "number", "required", true, "description", "total due")));
+        ExtractTask task = new ExtractTask(null, GenerationOptions.greedy(64), typed);
+        // the engine decodes under the fields' schema
+        assertEquals(task.jsonSchema(), task.generation().jsonSchema());
+        assertTrue(task.jsonSchema().contains("\"amount\":{\"type\":\"number\",\"description\":\"total due\"}"),
+                task.jsonSchema());
+        assertTrue(task.template().sharedPrefix().contains(
+                "with the fields company (any); amount (number, required): total due. "), task.template().sharedPrefix());
+        Prompt good = prompt(task, "good");
+        Prompt wrong = prompt(task, "wrong");
+        FixedGenerator engine = FixedGenerator.generating(Map.of(
+                good.text(), text("{\"company\": \"Acme\", \"amount\": 12.5}", FinishReason.STOP),
+                wrong.text(), text("{\"company\": \"Acme\", \"amount\": \"twelve\"}", FinishReason.STOP)));
+        List<TaskOutput> out = task.run(engine, List.of(good, wrong));
+        assertEquals("{\"company\":\"Acme\",\"amount\":12.5}", out.get(0).fields());
+        // an engine that does not constrain (a fake, recorded answers) can still give the wrong type: the row says so
+        assertEquals(ErrorCode.INVALID_OUTPUT, ErrorCode.split(out.get(1).error()).code());
+        assertTrue(out.get(1).error().contains("amount"), out.get(1).error());
+    }
+
+    @Test
+    void plainNamesKeepTheirPromptHashTypedFieldsChangeIt() {
+        GenerationOptions generation = GenerationOptions.greedy(64);
+        String plain = new ExtractTask(null, FIELDS, generation).promptHash(false);
+        assertEquals(plain, new ExtractTask(null, generation, FieldSpec.parse(FIELDS)).promptHash(false));
+        String typed = new ExtractTask(null, generation, FieldSpec.parse(List.of("company",
+                Map.of("name", "amount", "type", "number")))).promptHash(false);
+        String otherType = new ExtractTask(null, generation, FieldSpec.parse(List.of("company",
+                Map.of("name", "amount", "type", "integer")))).promptHash(false);
+        assertFalse(plain.equals(typed));
+        assertFalse(typed.equals(otherType));
+    }
 }

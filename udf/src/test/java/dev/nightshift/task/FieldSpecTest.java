@@ -31,16 +31,26 @@ class FieldSpecTest {
                 Map.of("name", "due", "type", "date"),
                 Map.of("name", "status", "type", "enum", "values", List.of("paid", "unpaid")),
                 Map.of("name", "items", "type", "list"),
-                Map.of("name", "vendor", "type", "object", "fields", List.of("name",
+                Map.of("name", "vendor", "type", "object", "fields", List.of(Map.of("name", "name", "type", "string"),
                         Map.of("name", "country", "type", "string", "required", true)))));
     }
 
     @Test
-    void aPlainNameIsANullableString() {
+    void aPlainNameIsAnyScalar() throws Exception {
         FieldSpec field = FieldSpec.parse(List.of("customer")).get(0);
-        assertEquals(FieldSpec.FieldType.STRING, field.type());
+        assertEquals(FieldSpec.FieldType.ANY, field.type());
         assertFalse(field.required());
-        assertEquals("customer (string)", field.describe());
+        assertTrue(field.plain());
+        assertEquals("customer (any)", field.describe());
+        String schema = FieldSpec.jsonSchema(List.of(field));
+        Automaton grammar = JsonSchemaGrammar.of(schema);
+        Schema validator = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12).getSchema(schema);
+        for (String text : List.of("{\"customer\": \"Acme\"}", "{\"customer\": 12}", "{\"customer\": false}",
+                "{\"customer\": null}")) {
+            assertTrue(Operations.run(grammar, text), text);
+            assertEquals(List.of(), validator.validate(JSON.readTree(text)), text);
+        }
+        assertFalse(Operations.run(grammar, "{\"customer\": [1]}"));
     }
 
     @Test
@@ -79,7 +89,7 @@ class FieldSpecTest {
 
     @Test
     void badSpecsNameTheFieldAndTheFix() {
-        assertEquals("field 'amount' has type 'money'; use one of string, integer, number, boolean, date, enum, list, object",
+        assertEquals("field 'amount' has type 'money'; use one of any, string, integer, number, boolean, date, enum, list, object",
                 assertThrows(TaskOptionException.class, () -> FieldSpec.parse(List.of(Map.of("name", "amount", "type", "money"))))
                         .getMessage());
         assertEquals("enum field 'status' needs values: [a, b, ...]", assertThrows(TaskOptionException.class,
