@@ -95,6 +95,15 @@ public final class TokenConstraint {
         return kept;
     }
 
+    /** Lets the end tokens through (logit 0) whatever the state: the way out of a state the vocabulary cannot continue. */
+    public void allowEnd(float[] logits) {
+        for (int id : endIds) {
+            if (id >= 0 && id < logits.length) {
+                logits[id] = 0f;
+            }
+        }
+    }
+
     /** How many DFA states have their allowed set computed (for tests and benchmarks). */
     public int cachedStates() {
         return allowed.size();
