@@ -41,6 +41,9 @@ public final class LlmEngine implements TextGenerator {
     private final PromptEncoder encoder;
     /** One plan for generation and label scoring: the same budget, batch size and cache constraints. */
     private final BatchPlanner planner;
+    /** One compiled grammar per JSON schema, with its token masks, shared by every row and thread of this engine. */
+    private final Map<String, TokenConstraint> constraints = new java.util.concurrent.ConcurrentHashMap<>();
+    private volatile TokenBytes vocabulary;
 
     private LlmEngine(DecoderModel model, TextTokenizer tokenizer, EngineOptions options, ModelInfo info) {
         this.model = model;
@@ -122,7 +125,8 @@ public final class LlmEngine implements TextGenerator {
         List<Row> rows = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) {
             int[] ids = prompts.get(i);
-            Row row = new Row(i, ids.length == 0 ? new int[]{model.bosId} : ids, options, null, null, false, model.contextLength);
+            Row row = new Row(i, ids.length == 0 ? new int[]{model.bosId} : ids, options, null, null, false, model.contextLength,
+                    constraint(options));
             if (ids.length == 0 || ids.length >= model.contextLength) {
                 row.error = ids.length == 0 ? ErrorCode.EMPTY_PROMPT.message("empty prompt")
                         : ErrorCode.CONTEXT_OVERFLOW.message("prompt of " + ids.length
@@ -236,7 +240,7 @@ public final class LlmEngine implements TextGenerator {
         }
         int[] ids = encoded.ids();
         Row row = new Row(index, ids, prompt.options(), encoded.prefixKey(), encoded.prefixIds(), encoded.truncated(),
-                model.contextLength);
+                model.contextLength, constraint(prompt.options()));
         if (encoded.warning() != null) {
             row.warn(encoded.warning());
         }
@@ -245,6 +249,38 @@ public final class LlmEngine implements TextGenerator {
                     + ids.length + " tokens (context " + model.contextLength + ")");
         }
         return row;
+    }
+
+    /**
+     * The compiled grammar of the options' JSON schema, or null without one. Compiled once per schema; the vocabulary's
+     * bytes are read from tokenizer.json on first use.
+     *
+     * @throws IllegalArgumentException when the schema is outside what constrained decoding supports
+     */
+    TokenConstraint constraint(GenerationOptions options) {
+        String schema = options.jsonSchema();
+        if (schema == null) {
+            return null;
+        }
+        return constraints.computeIfAbsent(schema, s -> new TokenConstraint(JsonSchemaGrammar.of(s), vocabulary(), model.eosIds));
+    }
+
+    private TokenBytes vocabulary() {
+        TokenBytes bytes = vocabulary;
+        if (bytes == null) {
+            synchronized (this) {
+                if (vocabulary == null) {
+                    try {
+                        vocabulary = TokenBytes.of(tokenizer.modelDir(), model.vocabSize);
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException("cannot read the vocabulary for constrained decoding: "
+                                + Reason.of(e), e);
+                    }
+                }
+                bytes = vocabulary;
+            }
+        }
+        return bytes;
     }
 
     static int[] toInts(long[] ids) {

@@ -30,6 +30,12 @@ final class Row implements BatchPlanner.Planned {
 
     Row(int index, int[] prompt, GenerationOptions options, String prefixKey, int[] prefixIds, boolean truncated,
         int contextLength) {
+        this(index, prompt, options, prefixKey, prefixIds, truncated, contextLength, null);
+    }
+
+    /** @param constraint the grammar the output must follow ({@link GenerationOptions#jsonSchema()}), or null */
+    Row(int index, int[] prompt, GenerationOptions options, String prefixKey, int[] prefixIds, boolean truncated,
+        int contextLength, TokenConstraint constraint) {
         this.index = index;
         this.prompt = prompt;
         this.options = options;
@@ -37,7 +43,7 @@ final class Row implements BatchPlanner.Planned {
         this.prefixIds = prefixIds;
         this.truncated = truncated;
         this.maxNewTokens = Math.max(1, Math.min(options.maxNewTokens(), contextLength - prompt.length));
-        this.sampler = new Sampler(options, prompt);
+        this.sampler = new Sampler(options, prompt, constraint);
     }
 
     @Override

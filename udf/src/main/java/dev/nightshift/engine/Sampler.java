@@ -23,6 +23,11 @@ final class Sampler {
         this(options, LogitsProcessor.forOptions(options, prompt));
     }
 
+    /** A sampler whose chain ends with {@code constraint} (null: none). */
+    Sampler(GenerationOptions options, int[] prompt, TokenConstraint constraint) {
+        this(options, LogitsProcessor.forOptions(options, prompt, constraint));
+    }
+
     Sampler(GenerationOptions options, List<LogitsProcessor> processors) {
         this.options = options;
         this.random = new SplittableRandom(options.seed());
