@@ -38,7 +38,8 @@ import java.util.concurrent.Future;
         footer = {"", "Examples:",
                 "  bin/nightshift bench --random llama-3.2-1b --precision int4 --threads 2",
                 "  bin/nightshift bench --model models/stories260K --batch-sizes 1,8 \\",
-                "      --prompt-tokens 64 --new-tokens 32"})
+                "      --prompt-tokens 64 --new-tokens 32",
+                "  bin/nightshift bench --random small --json-schema conf/bench/invoice.schema.json"})
 final class BenchCommand implements Callable<Integer> {
 
     @Spec
@@ -82,6 +83,10 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--prefix-rows", defaultValue = "8", description = "Shared-prefix test: rows (default: ${DEFAULT-VALUE}).")
     int prefixRows;
+
+    @Option(names = "--json-schema", paramLabel = "FILE", description = "Also measure decoding constrained to this JSON "
+            + "schema against unconstrained decoding of the same number of tokens, at each batch size.")
+    Path jsonSchema;
 
     /** The token counts in use, fitted to the model once it is open. */
     private BenchSizes sizes;
@@ -157,6 +162,9 @@ final class BenchCommand implements Callable<Integer> {
             if (sizes.prefixTokens() > 0) {
                 sharedPrefix(engine, out);
             }
+            if (jsonSchema != null) {
+                constrained(engine, vocab, Files.readString(jsonSchema), out);
+            }
             out.printf(Locale.ROOT, "peak RSS %.0f MiB%n", peakRssBytes() / 1048576.0);
         } finally {
             if (temporary != null) {
@@ -169,18 +177,52 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private List<GenerationResult> run(LlmEngine engine, int batch, int vocab, long seed) {
+        return run(engine, batch, vocab, seed, null);
+    }
+
+    private List<GenerationResult> run(LlmEngine engine, int batch, int vocab, long seed, String schema) {
         Random randomIds = new Random(seed);
         List<int[]> prompts = new ArrayList<>();
         for (int b = 0; b < batch; b++) {
             prompts.add(randomIds.ints(sizes.promptTokens(), 3, vocab).toArray());
         }
-        List<GenerationResult> results = engine.generateIds(prompts, GenerationOptions.greedy(sizes.newTokens()).withIgnoreEos(true));
+        List<GenerationResult> results = engine.generateIds(prompts,
+                GenerationOptions.greedy(sizes.newTokens()).withIgnoreEos(true).withJsonSchema(schema));
         for (GenerationResult result : results) {
             if (result.failed()) {
                 throw new IllegalStateException("benchmark row failed: " + result.error());
             }
         }
         return results;
+    }
+
+    /**
+     * Decode throughput with every row constrained to {@code schema} against the same rows unconstrained, per batch
+     * size. Rows generate a fixed number of tokens (past the end of the object, where only the end token is allowed),
+     * so both sides do the same model work and the difference is the masking. The first constrained run, which also
+     * computes the masks of the states it reaches, is timed on its own ("cold"); the medians are warm.
+     */
+    private void constrained(LlmEngine engine, int vocab, String schema, PrintWriter out) {
+        long start = System.nanoTime();
+        run(engine, 1, vocab, 0, schema);
+        out.printf(Locale.ROOT, "constrained decoding (%s): first run, grammar compiled and masks computed, %.0f ms%n",
+                jsonSchema, (System.nanoTime() - start) / 1e6);
+        out.printf(Locale.ROOT, "%6s %26s %26s %10s%n", "batch", "unconstrained decode tok/s", "constrained decode tok/s", "slowdown");
+        for (int batch : batchSizes) {
+            double[] plain = new double[repeat];
+            double[] masked = new double[repeat];
+            for (int r = 0; r < repeat; r++) {
+                plain[r] = decodeRate(run(engine, batch, vocab, r + 1, null), batch);
+                masked[r] = decodeRate(run(engine, batch, vocab, r + 1, schema), batch);
+            }
+            out.printf(Locale.ROOT, "%6d %26s %26s %9.1f%%%n", batch, spread(plain), spread(masked),
+                    100 * (median(plain) / median(masked) - 1));
+        }
+    }
+
+    private double decodeRate(List<GenerationResult> results, int batch) {
+        long decodeNanos = results.stream().mapToLong(GenerationResult::decodeNanos).max().orElse(1);
+        return batch * (double) (sizes.newTokens() - 1) / (decodeNanos / 1e9);
     }
 
     /** An instruction (300 tokens by default) + per-row documents (200): prefill time with the prefix shared and without. */

@@ -75,6 +75,18 @@ class EngineCommandsTest {
     }
 
     @Test
+    void benchComparesConstrainedWithUnconstrainedDecoding() {
+        ConvertCommandTest.Outcome outcome = run("bench", "--random", "tiny", "--batch-sizes", "1,2", "--prompt-tokens", "16",
+                "--new-tokens", "24", "--repeat", "1", "--prefix-tokens", "0",
+                "--json-schema", java.nio.file.Path.of("..", "conf", "bench", "invoice.schema.json").toString());
+        assertEquals(0, outcome.code(), outcome.err());
+        assertTrue(outcome.out().contains("constrained decoding (../conf/bench/invoice.schema.json): first run"), outcome.out());
+        // the batch-2 row of the comparison: two rates with their spread, then the slowdown in percent
+        assertTrue(outcome.out().matches("(?s).*slowdown\\n.*\\n     2 +[0-9.]+ \\(.*\\) +[0-9.]+ \\(.*\\) +-?[0-9.]+%\\n.*"),
+                outcome.out());
+    }
+
+    @Test
     void benchDefaultsFitA512TokenModel() {
         // stories260K's context is 512: the default shared-prefix test (300 + 200 tokens, plus BOS) used to overflow it
         ConvertCommandTest.Outcome outcome = run("bench", "--model", stories.toString(), "--batch-sizes", "1", "--repeat", "1",
