@@ -31,7 +31,8 @@ import java.util.Set;
  *       {@code "enum"} of strings, numbers or null, and {@code {"type": "array", "items": ...}}.</li>
  * </ul>
  * Fixed key order and spacing keep the automaton small and leave the model no choice that does not change the
- * answer. Leading whitespace before the object is allowed (SentencePiece vocabularies start words with a space).
+ * answer. Up to four whitespace characters before the object are allowed (SentencePiece vocabularies start words
+ * with a space).
  * Anything outside the subset is refused with the keyword's name. {@code description} and {@code title} are
  * ignored: they are for the prompt.
  */
@@ -42,6 +43,7 @@ public final class JsonSchemaGrammar {
             "pattern", "$comment");
     private static final int MAX_INTEGER_DIGITS = 18;
     private static final int MAX_FRACTION_DIGITS = 15;
+    private static final int MAX_LEADING_WHITESPACE = 4;
 
     private JsonSchemaGrammar() {
     }
@@ -62,8 +64,9 @@ public final class JsonSchemaGrammar {
             throw new IllegalArgumentException("a constrained output must be a JSON object: the schema's top level needs "
                     + "\"type\": \"object\"");
         }
+        // a little whitespace before the object (SentencePiece words start with a space), never an endless run of it
         Automaton whitespace = Operations.repeat(union(List.of(Automata.makeChar(' '), Automata.makeChar('\n'),
-                Automata.makeChar('\t'), Automata.makeChar('\r'))));
+                Automata.makeChar('\t'), Automata.makeChar('\r'))), 0, MAX_LEADING_WHITESPACE);
         Automaton value = Operations.concatenate(whitespace, value(root, "$"));
         return Operations.determinize(Operations.removeDeadStates(value), Operations.DEFAULT_DETERMINIZE_WORK_LIMIT);
     }

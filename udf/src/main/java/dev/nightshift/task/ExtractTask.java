@@ -211,6 +211,11 @@ public final class ExtractTask extends Task {
             }
             problem = message;
         }
+        if (parsed == null && cutByLength) {
+            // nothing usable and the output was cut: never a silently empty result
+            return new Extracted(null, null, ErrorCode.OUTPUT_TRUNCATED.message(problem + " when the output reached "
+                    + "max_new_tokens (" + maxNewTokens + "); raise generation.max_new_tokens for this task"));
+        }
         if (parsed == null) {
             return new Extracted(null, "extract: " + problem, null);
         }

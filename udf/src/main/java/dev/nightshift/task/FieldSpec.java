@@ -117,7 +117,7 @@ public record FieldSpec(String name, FieldType type, String description, boolean
     }
 
     /**
-     * Fields from a parsed config value: a list whose items are names or maps with the keys above.
+     * Fields from a parsed config value: a list whose items are names, maps with the keys above, or FieldSpecs.
      *
      * @throws TaskOptionException (key "fields") naming the field and what is wrong
      */
@@ -134,6 +134,9 @@ public record FieldSpec(String name, FieldType type, String description, boolean
     }
 
     private static FieldSpec parseOne(Object item) {
+        if (item instanceof FieldSpec spec) {
+            return spec;
+        }
         if (item instanceof String name) {
             return named(name);
         }

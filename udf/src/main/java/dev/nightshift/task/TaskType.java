@@ -92,11 +92,15 @@ public enum TaskType {
      *
      * @throws TaskOptionException naming the option that is wrong
      */
-    public void checkOptions(List<String> labels, List<String> fields, int maxWords) {
+    public void checkOptions(List<String> labels, List<FieldSpec> fields, int maxWords) {
         switch (this) {
             case SUMMARIZE -> SummarizeTask.checkMaxWords(maxWords);
             case CLASSIFY -> ClassifyTask.checkLabels(labels);
-            case EXTRACT -> ExtractTask.checkFields(fields);
+            case EXTRACT -> {
+                if (fields.isEmpty()) {
+                    throw new TaskOptionException(ExtractTask.FIELDS, "extract needs at least one field");
+                }
+            }
             case GENERATE -> {
             }
         }
@@ -107,12 +111,12 @@ public enum TaskType {
      *
      * @throws TaskOptionException naming the option that is wrong (labels, fields, max_words, prompt)
      */
-    public Task create(String prompt, List<String> labels, List<String> fields, int maxWords,
+    public Task create(String prompt, List<String> labels, List<FieldSpec> fields, int maxWords,
                        GenerationOptions generation) {
         return switch (this) {
             case SUMMARIZE -> new SummarizeTask(prompt, maxWords, generation);
             case CLASSIFY -> new ClassifyTask(prompt, labels, generation);
-            case EXTRACT -> new ExtractTask(prompt, fields, generation);
+            case EXTRACT -> new ExtractTask(prompt, generation, fields);
             case GENERATE -> new GenerateTask(prompt, generation);
         };
     }

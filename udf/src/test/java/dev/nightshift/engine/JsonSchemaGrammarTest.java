@@ -39,6 +39,7 @@ class JsonSchemaGrammarTest {
                 + "\"address\": {\"city\": \"Oslo\", \"zip\": null}}";
         assertTrue(accepts(grammar, valid));
         assertTrue(accepts(grammar, " \n" + valid), "leading whitespace");
+        assertFalse(accepts(grammar, "     " + valid), "five whitespace characters before the object");
         assertTrue(accepts(grammar, valid.replace("[\"a\", \"b\"]", "[]")), "empty list");
     }
 

@@ -30,7 +30,7 @@ class PromptHashTest {
 
     @Test
     void extractWithDefaults() {
-        Task task = TaskType.EXTRACT.create(null, List.of(), List.of("company", "amount"), 0,
+        Task task = TaskType.EXTRACT.create(null, List.of(), FieldSpec.parse(List.of("company", "amount")), 0,
                 GenerationOptions.greedy(128));
         assertEquals("e13f5ed60243e540d108af00c9c9e242a24089a486d5151265a8ac68941e1322", task.promptHash(false));
     }

@@ -48,6 +48,10 @@ class PromptTemplateTest {
         ExtractTask.Extracted none = ExtractTask.fields("no json here", List.of("company"), false, 64);
         assertNull(none.json());
         assertEquals("extract: no JSON object in the output", none.warning());
+        ExtractTask.Extracted cut = ExtractTask.fields("         ", List.of("company"), true, 64);
+        assertNull(cut.json());
+        assertEquals("[OUTPUT_TRUNCATED] no JSON object in the output when the output reached max_new_tokens (64); "
+                + "raise generation.max_new_tokens for this task", cut.error());
     }
 
     @Test

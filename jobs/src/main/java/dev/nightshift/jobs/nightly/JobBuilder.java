@@ -8,6 +8,7 @@ import dev.nightshift.task.ExtractTask;
 import dev.nightshift.task.PromptTemplate;
 import dev.nightshift.task.SummarizeTask;
 import dev.nightshift.task.Task;
+import dev.nightshift.task.FieldSpec;
 import dev.nightshift.task.TaskOptionException;
 import dev.nightshift.task.TaskType;
 import org.apache.spark.sql.SparkSession;
@@ -362,8 +363,10 @@ public final class JobBuilder {
                 throw JobSettingException.of(at + "." + key, key + " applies to " + owner.id() + " tasks, not " + type.id());
             }
         }
+        List<FieldSpec> fields;
         try {
-            type.checkOptions(o.labels, o.fields, maxWords);
+            fields = o.fields.isEmpty() ? List.of() : FieldSpec.parse(o.fields);
+            type.checkOptions(o.labels, fields, maxWords);
         } catch (TaskOptionException e) {
             throw JobSettingException.of(at + "." + e.key(), e.getMessage());
         }
@@ -376,16 +379,16 @@ public final class JobBuilder {
             throw JobSettingException.of(at + ".chat", "use auto, true or false, got '" + chat + "'");
         }
         // the task parses the prompt and binds its constants
-        Task partial = create(at, type, prompt, o, maxWords, GenerationOptions.greedy(1));
+        Task partial = create(at, type, prompt, o.labels, fields, maxWords, GenerationOptions.greedy(1));
         checkPrompt(at, partial, columns);
         GenerationOptions generation = generation(at + ".generation", type, o);
-        return new JobConfig.Task(taskName, type, prompt, chat, o.labels, o.fields, maxWords, generation);
+        return new JobConfig.Task(taskName, type, prompt, chat, o.labels, fields, maxWords, generation);
     }
 
-    private static Task create(String at, TaskType type, String prompt, TaskOptions o, int maxWords,
-                               GenerationOptions generation) {
+    private static Task create(String at, TaskType type, String prompt, List<String> labels, List<FieldSpec> fields,
+                               int maxWords, GenerationOptions generation) {
         try {
-            return type.create(prompt, o.labels, o.fields, maxWords, generation);
+            return type.create(prompt, labels, fields, maxWords, generation);
         } catch (TaskOptionException e) {
             throw JobSettingException.of(at + "." + e.key(), e.getMessage());
         }

@@ -1,6 +1,7 @@
 package dev.nightshift.jobs.nightly;
 
 import dev.nightshift.engine.GenerationOptions;
+import dev.nightshift.task.FieldSpec;
 import dev.nightshift.task.TaskType;
 
 import java.io.Serializable;
@@ -104,11 +105,11 @@ public record JobConfig(String name, Source source, List<Task> tasks, Model mode
      * @param prompt     the prompt template: {column} placeholders, {{ and }} for literal braces
      * @param chat       wrap prompts in the model's chat template: "auto" (when the model has one), "true", "false"
      * @param labels     classify: the candidate labels
-     * @param fields     extract: the JSON fields to extract
+     * @param fields     extract: the typed JSON fields to extract (decoding is constrained to their schema)
      * @param maxWords   summarize: the longest summary in words (0 for no limit)
      * @param generation decoding settings
      */
-    public record Task(String name, TaskType type, String prompt, String chat, List<String> labels, List<String> fields,
+    public record Task(String name, TaskType type, String prompt, String chat, List<String> labels, List<FieldSpec> fields,
                        int maxWords, GenerationOptions generation) {
         public Task {
             labels = List.copyOf(labels);

@@ -15,6 +15,7 @@ import org.yaml.snakeyaml.nodes.Node;
 import org.yaml.snakeyaml.nodes.NodeTuple;
 import org.yaml.snakeyaml.nodes.ScalarNode;
 import org.yaml.snakeyaml.nodes.SequenceNode;
+import org.yaml.snakeyaml.nodes.Tag;
 
 import java.io.IOException;
 import java.io.StringReader;
@@ -146,7 +147,7 @@ public final class JobConfigLoader {
                 throw t.error("type", e.getMessage());
             }
             List<String> labels = t.strings(ClassifyTask.LABELS, type.optionKeys().contains(ClassifyTask.LABELS));
-            List<String> fields = t.strings(ExtractTask.FIELDS, type.optionKeys().contains(ExtractTask.FIELDS));
+            List<Object> fields = t.plainList(ExtractTask.FIELDS, type.optionKeys().contains(ExtractTask.FIELDS));
             Integer maxWords = t.has(SummarizeTask.MAX_WORDS) ? t.whole(SummarizeTask.MAX_WORDS) : null;
             String prompt = t.string("prompt", type.defaultPrompt() == null, null);
             String chat = t.string("chat", false, null);
@@ -162,7 +163,7 @@ public final class JobConfigLoader {
             g.finish();
             t.finish();
             job.task(name, type, o -> {
-                o.labels(labels).fields(fields).prompt(prompt).chat(chat).stop(stop).overflow(overflow);
+                o.labels(labels).fieldValues(fields).prompt(prompt).chat(chat).stop(stop).overflow(overflow);
                 o.maxWords = maxWords;
                 o.maxNewTokens = maxNewTokens;
                 o.temperature = temperature;
@@ -378,6 +379,48 @@ public final class JobConfigLoader {
                 throw errorAt(value, key(key), "must not be empty");
             }
             return items;
+        }
+
+        /**
+         * A list whose items may be values, lists or maps (extract fields), as plain Java values: strings, booleans
+         * (YAML true/false), lists and maps in file order.
+         */
+        List<Object> plainList(String key, boolean required) {
+            Node value = value(key, required);
+            if (value == null) {
+                return List.of();
+            }
+            if (!(value instanceof SequenceNode sequence)) {
+                throw errorAt(value, key(key), "expected a list, e.g. [a, b] or one '- item' per line");
+            }
+            if (required && sequence.getValue().isEmpty()) {
+                throw errorAt(value, key(key), "must not be empty");
+            }
+            List<Object> items = new ArrayList<>();
+            for (Node item : sequence.getValue()) {
+                items.add(plain(item));
+            }
+            return items;
+        }
+
+        private Object plain(Node node) {
+            if (node instanceof SequenceNode sequence) {
+                List<Object> items = new ArrayList<>();
+                sequence.getValue().forEach(item -> items.add(plain(item)));
+                return items;
+            }
+            if (node instanceof MappingNode mapping) {
+                Map<String, Object> map = new LinkedHashMap<>();
+                for (NodeTuple tuple : mapping.getValue()) {
+                    map.put(((ScalarNode) tuple.getKeyNode()).getValue(), plain(tuple.getValueNode()));
+                }
+                return map;
+            }
+            ScalarNode scalar = (ScalarNode) node;
+            if (isNull(node)) {
+                return null;
+            }
+            return scalar.getTag() == Tag.BOOL ? (Object) Boolean.valueOf(scalar.getValue()) : scalar.getValue();
         }
 
         Map<String, String> stringMap(String key) {

@@ -1,5 +1,7 @@
 package dev.nightshift.jobs.nightly;
 
+import dev.nightshift.task.FieldSpec;
+
 import java.util.List;
 
 /**
@@ -16,7 +18,8 @@ public final class TaskOptions {
     String prompt;
     String chat;
     List<String> labels = List.of();
-    List<String> fields = List.of();
+    /** Field names, {@link FieldSpec}s or config maps ({@link FieldSpec#parse}); checked when the job is built. */
+    List<Object> fields = List.of();
     Integer maxWords;
     Integer maxNewTokens;
     Double temperature;
@@ -52,9 +55,21 @@ public final class TaskOptions {
         return this;
     }
 
-    /** Extract: the JSON fields. */
+    /** Extract: the JSON fields by name (each a string, number, boolean or null, as the model answers). */
     public TaskOptions fields(List<String> value) {
         fields = List.copyOf(value);
+        return this;
+    }
+
+    /** Extract: typed fields; decoding is constrained to their JSON schema. */
+    public TaskOptions fieldSpecs(List<FieldSpec> value) {
+        fields = List.copyOf(value);
+        return this;
+    }
+
+    /** Extract: fields as a config file gives them: names, or maps of name, type, description, required, values, fields. */
+    public TaskOptions fieldValues(List<?> value) {
+        fields = new java.util.ArrayList<>(value);
         return this;
     }
 

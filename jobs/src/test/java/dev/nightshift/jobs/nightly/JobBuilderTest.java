@@ -1,5 +1,11 @@
 package dev.nightshift.jobs.nightly;
 
+import dev.nightshift.task.TaskType;
+
+import dev.nightshift.task.ExtractTask;
+
+import dev.nightshift.task.FieldSpec;
+
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -8,6 +14,7 @@ import java.util.function.UnaryOperator;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The fluent builder and the YAML loader share one validation path: a bad value fails with the same words. */
 class JobBuilderTest {
@@ -115,5 +122,50 @@ class JobBuilderTest {
                 + "staging tables", message);
         assertEquals("job.yaml line " + lineOf("output:") + ": " + message,
                 yamlError("results: {path: /out/results}", "results: {table: db.results}"));
+    }
+
+    private static final String EXTRACT_YAML = """
+            job: invoices
+            source: {path: /data/docs, format: parquet}
+            tasks:
+              - name: invoice
+                type: extract
+                fields:
+                  - number
+                  - {name: amount, type: number, required: true, description: total due}
+                  - name: status
+                    type: enum
+                    values: [paid, unpaid]
+                  - {name: vendor, type: object, fields: [name, {name: country, type: string}]}
+            model: {path: /models/m}
+            output:
+              results: {path: /out/results}
+              runs: {path: /out/runs}
+            """;
+
+    @Test
+    void typedExtractFieldsFromYamlAndFromJavaAreTheSame() {
+        JobConfig yaml = JobConfigLoader.parse(EXTRACT_YAML, "job.yaml");
+        List<FieldSpec> fields = List.of(FieldSpec.named("number"),
+                new FieldSpec("amount", FieldSpec.FieldType.NUMBER, "total due", true, List.of(), List.of()),
+                new FieldSpec("status", FieldSpec.FieldType.ENUM, "", false, List.of("paid", "unpaid"), List.of()),
+                new FieldSpec("vendor", FieldSpec.FieldType.OBJECT, "", false, List.of(), List.of(FieldSpec.named("name"),
+                        new FieldSpec("country", FieldSpec.FieldType.STRING, "", false, List.of(), List.of()))));
+        assertEquals(fields, yaml.tasks().get(0).fields());
+        JobConfig built = Nightshift.job("invoices").source(new TableRef(null, "/data/docs", "parquet", Map.of()), "id", "text")
+                .task("invoice", TaskType.EXTRACT, o -> o.fieldSpecs(fields))
+                .model("/models/m").mergeInto("/out/results").runsTable(TableRef.delta("/out/runs")).build();
+        assertEquals(yaml.tasks(), built.tasks());
+        // the task decodes under the fields' schema
+        ExtractTask task = (ExtractTask) yaml.tasks().get(0).definition();
+        assertEquals(FieldSpec.jsonSchema(fields), task.generation().jsonSchema());
+    }
+
+    @Test
+    void aBadFieldSpecNamesItsLine() {
+        String yaml = EXTRACT_YAML.replace("type: enum", "type: enumeration");
+        String message = assertThrows(JobConfigException.class, () -> JobConfigLoader.parse(yaml, "job.yaml")).getMessage();
+        assertTrue(message.startsWith("job.yaml line "), message);
+        assertTrue(message.contains("field 'status' has type 'enumeration'; use one of any, string,"), message);
     }
 }
