@@ -39,7 +39,8 @@ import java.util.concurrent.Future;
                 "  bin/nightshift bench --random llama-3.2-1b --precision int4 --threads 2",
                 "  bin/nightshift bench --model models/stories260K --batch-sizes 1,8 \\",
                 "      --prompt-tokens 64 --new-tokens 32",
-                "  bin/nightshift bench --random small --json-schema conf/bench/invoice.schema.json"})
+                "  bin/nightshift bench --random small \\",
+                "      --json-schema conf/bench/invoice.schema.json"})
 final class BenchCommand implements Callable<Integer> {
 
     @Spec

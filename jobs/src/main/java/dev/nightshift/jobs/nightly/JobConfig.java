@@ -105,19 +105,24 @@ public record JobConfig(String name, Source source, List<Task> tasks, Model mode
      * @param prompt     the prompt template: {column} placeholders, {{ and }} for literal braces
      * @param chat       wrap prompts in the model's chat template: "auto" (when the model has one), "true", "false"
      * @param labels     classify: the candidate labels
-     * @param fields     extract: the typed JSON fields to extract (decoding is constrained to their schema)
+     * @param fieldSpecs extract: the typed JSON fields to extract (decoding is constrained to their schema)
      * @param maxWords   summarize: the longest summary in words (0 for no limit)
      * @param generation decoding settings
      */
-    public record Task(String name, TaskType type, String prompt, String chat, List<String> labels, List<FieldSpec> fields,
+    public record Task(String name, TaskType type, String prompt, String chat, List<String> labels, List<FieldSpec> fieldSpecs,
                        int maxWords, GenerationOptions generation) {
         public Task {
             labels = List.copyOf(labels);
-            fields = List.copyOf(fields);
+            fieldSpecs = List.copyOf(fieldSpecs);
+        }
+
+        /** Extract: the field names, in order. */
+        public List<String> fields() {
+            return fieldSpecs.stream().map(FieldSpec::name).toList();
         }
 
         public Task withPrompt(String value) {
-            return new Task(name, type, value, chat, labels, fields, maxWords, generation);
+            return new Task(name, type, value, chat, labels, fieldSpecs, maxWords, generation);
         }
 
         /**
@@ -126,7 +131,7 @@ public record JobConfig(String name, Source source, List<Task> tasks, Model mode
          * @throws dev.nightshift.task.TaskOptionException when an option is unusable ({@link JobBuilder#build()} has checked them)
          */
         public dev.nightshift.task.Task definition() {
-            return type.create(prompt, labels, fields, maxWords, generation);
+            return type.create(prompt, labels, fieldSpecs, maxWords, generation);
         }
     }
 

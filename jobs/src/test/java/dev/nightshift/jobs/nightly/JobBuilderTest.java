@@ -151,7 +151,7 @@ class JobBuilderTest {
                 new FieldSpec("status", FieldSpec.FieldType.ENUM, "", false, List.of("paid", "unpaid"), List.of()),
                 new FieldSpec("vendor", FieldSpec.FieldType.OBJECT, "", false, List.of(), List.of(FieldSpec.named("name"),
                         new FieldSpec("country", FieldSpec.FieldType.STRING, "", false, List.of(), List.of()))));
-        assertEquals(fields, yaml.tasks().get(0).fields());
+        assertEquals(fields, yaml.tasks().get(0).fieldSpecs());
         JobConfig built = Nightshift.job("invoices").source(new TableRef(null, "/data/docs", "parquet", Map.of()), "id", "text")
                 .task("invoice", TaskType.EXTRACT, o -> o.fieldSpecs(fields))
                 .model("/models/m").mergeInto("/out/results").runsTable(TableRef.delta("/out/runs")).build();
