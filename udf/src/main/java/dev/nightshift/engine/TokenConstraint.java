@@ -85,12 +85,28 @@ public final class TokenConstraint {
     public int mask(int state, float[] logits) {
         long[] bits = allowed(state);
         int kept = 0;
-        for (int v = 0; v < logits.length; v++) {
-            if (v < vocabulary.size() && (bits[v >>> 6] & (1L << v)) != 0) {
-                kept++;
+        int covered = Math.min(logits.length, vocabulary.size());
+        // a word at a time: most words of a state's set are all allowed (inside a string) or all masked (a literal)
+        for (int w = 0; w < bits.length && (w << 6) < covered; w++) {
+            long word = bits[w];
+            int from = w << 6;
+            int to = Math.min(from + 64, covered);
+            if (word == -1L && to - from == 64) {
+                kept += 64;
+            } else if (word == 0) {
+                java.util.Arrays.fill(logits, from, to, Float.NEGATIVE_INFINITY);
             } else {
-                logits[v] = Float.NEGATIVE_INFINITY;
+                kept += Long.bitCount(word);
+                for (int v = from; v < to; v++) {
+                    if ((word & (1L << v)) == 0) {
+                        logits[v] = Float.NEGATIVE_INFINITY;
+                    }
+                }
             }
+        }
+        // logits beyond the tokenizer's vocabulary (padded embedding rows) are never text
+        if (covered < logits.length) {
+            java.util.Arrays.fill(logits, covered, logits.length, Float.NEGATIVE_INFINITY);
         }
         return kept;
     }
