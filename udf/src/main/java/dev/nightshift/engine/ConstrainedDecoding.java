@@ -7,8 +7,9 @@ package dev.nightshift.engine;
  * penalty, so that nothing can raise a masked token again.
  *
  * <p>When the vocabulary cannot continue the grammar at all (a tiny made-up vocabulary without a needed byte), the
- * end tokens are let through instead of masking everything, so the row ends and its task reports the unfinished
- * output, rather than sampling from nothing.
+ * end tokens are let through instead of masking everything, so the row ends and its task fails it for the unfinished
+ * output ({@code ExtractTask}: {@code INVALID_OUTPUT}), rather than sampling from nothing. The engine refuses a
+ * constraint for a model that declares no end token.
  */
 final class ConstrainedDecoding implements LogitsProcessor {
 

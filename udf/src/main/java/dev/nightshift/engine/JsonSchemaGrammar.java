@@ -22,10 +22,12 @@ import java.util.Set;
  * <p>The schema subset is what extraction needs, and each construct has a regular language:
  * <ul>
  *   <li>{@code {"type": "object", "properties": {...}, "required": [...]}}: every property, in the schema's order,
- *       written {@code {"a": 1, "b": "x"}} (one space after each colon and comma, none elsewhere); a property that is
- *       not required may be {@code null}. Objects nest.</li>
+ *       written {@code {"a": 1, "b": "x"}} (one space after each colon and comma, none elsewhere), required or not
+ *       (a property may be {@code null} only where its type allows it). Objects nest. {@code additionalProperties}
+ *       is accepted and needs nothing: no other key is ever written.</li>
  *   <li>{@code "string"} (no control characters; escapes {@code \" \\ \/ \b \f \n \r \t}), {@code "string"} with
- *       {@code "format": "date"} (YYYY-MM-DD, month 01–12, day 01–31), {@code "integer"} (at most 18 digits, so it
+ *       {@code "format": "date"} (YYYY-MM-DD, month 01–12, day 01–31; whether the day exists in that month is the reader's check,
+ *       as {@code ExtractTask} does), {@code "integer"} (at most 18 digits, so it
  *       fits a long), {@code "number"} (JSON's number syntax, at most 18 integer and 15 fraction digits),
  *       {@code "boolean"}, {@code "null"}, a list of types with {@code "null"} ({@code ["string", "null"]}),
  *       {@code "enum"} of strings, numbers or null, and {@code {"type": "array", "items": ...}}.</li>
@@ -40,7 +42,7 @@ public final class JsonSchemaGrammar {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Set<String> IGNORED = Set.of("description", "title", "$schema", "additionalProperties",
-            "pattern", "$comment");
+            "$comment");
     private static final int MAX_INTEGER_DIGITS = 18;
     private static final int MAX_FRACTION_DIGITS = 15;
     private static final int MAX_LEADING_WHITESPACE = 4;
@@ -68,7 +70,12 @@ public final class JsonSchemaGrammar {
         Automaton whitespace = Operations.repeat(union(List.of(Automata.makeChar(' '), Automata.makeChar('\n'),
                 Automata.makeChar('\t'), Automata.makeChar('\r'))), 0, MAX_LEADING_WHITESPACE);
         Automaton value = Operations.concatenate(whitespace, value(root, "$"));
-        return Operations.determinize(Operations.removeDeadStates(value), Operations.DEFAULT_DETERMINIZE_WORK_LIMIT);
+        try {
+            return Operations.determinize(Operations.removeDeadStates(value), Operations.DEFAULT_DETERMINIZE_WORK_LIMIT);
+        } catch (org.apache.lucene.util.automaton.TooComplexToDeterminizeException e) {
+            throw new IllegalArgumentException("the JSON schema is too complex to decode under (its automaton exceeds "
+                    + Operations.DEFAULT_DETERMINIZE_WORK_LIMIT + " states of work); use fewer fields or enum values", e);
+        }
     }
 
     private static Automaton value(JsonNode schema, String path) {
@@ -134,8 +141,8 @@ public final class JsonSchemaGrammar {
         for (Iterator<Map.Entry<String, JsonNode>> it = schema.path("properties").fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> property = it.next();
             parts.add(Automata.makeString((first ? "" : ", ") + TextNode.valueOf(property.getKey()) + ": "));
-            Automaton value = value(property.getValue(), path + "." + property.getKey());
-            parts.add(required.contains(property.getKey()) ? value : union(List.of(value, Automata.makeString("null"))));
+            // every property is written, required or not; null only where its type allows it
+            parts.add(value(property.getValue(), path + "." + property.getKey()));
             first = false;
         }
         for (String name : required) {
@@ -169,7 +176,7 @@ public final class JsonSchemaGrammar {
         return Operations.concatenate(List.of(Automata.makeChar('"'), Operations.repeat(character), Automata.makeChar('"')));
     }
 
-    /** "YYYY-MM-DD" with month 01–12 and day 01–31 (a calendar check happens when the value is read). */
+    /** "YYYY-MM-DD" with month 01–12 and day 01–31 (whether that day exists is checked by the reader of the value). */
     private static Automaton date() {
         Automaton digit = Automata.makeCharRange('0', '9');
         Automaton month = union(List.of(Operations.concatenate(Automata.makeChar('0'), Automata.makeCharRange('1', '9')),

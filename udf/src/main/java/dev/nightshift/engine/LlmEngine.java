@@ -44,6 +44,7 @@ public final class LlmEngine implements TextGenerator {
     /** One compiled grammar per JSON schema, with its token masks, shared by every row and thread of this engine. */
     private final Map<String, TokenConstraint> constraints = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile TokenBytes vocabulary;
+    private volatile String vocabularyProblem;
 
     private LlmEngine(DecoderModel model, TextTokenizer tokenizer, EngineOptions options, ModelInfo info) {
         this.model = model;
@@ -125,8 +126,20 @@ public final class LlmEngine implements TextGenerator {
         List<Row> rows = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) {
             int[] ids = prompts.get(i);
+            TokenConstraint constraint = null;
+            String problem = null;
+            try {
+                constraint = constraint(options);
+            } catch (RuntimeException e) {
+                problem = ErrorCode.BAD_PROMPT.message(Reason.of(e));
+            }
             Row row = new Row(i, ids.length == 0 ? new int[]{model.bosId} : ids, options, null, null, false, model.contextLength,
-                    constraint(options));
+                    constraint);
+            if (problem != null) {
+                row.error = problem;
+                rows.add(row);
+                continue;
+            }
             if (ids.length == 0 || ids.length >= model.contextLength) {
                 row.error = ids.length == 0 ? ErrorCode.EMPTY_PROMPT.message("empty prompt")
                         : ErrorCode.CONTEXT_OVERFLOW.message("prompt of " + ids.length
@@ -262,6 +275,10 @@ public final class LlmEngine implements TextGenerator {
         if (schema == null) {
             return null;
         }
+        if (model.eosIds.length == 0) {
+            throw new IllegalArgumentException("constrained decoding ends the output with the model's end-of-sequence "
+                    + "token, and " + model.folder + " declares none; add eos_token_id to its config");
+        }
         return constraints.computeIfAbsent(schema, s -> new TokenConstraint(JsonSchemaGrammar.of(s), vocabulary(), model.eosIds));
     }
 
@@ -269,13 +286,17 @@ public final class LlmEngine implements TextGenerator {
         TokenBytes bytes = vocabulary;
         if (bytes == null) {
             synchronized (this) {
-                if (vocabulary == null) {
+                if (vocabulary == null && vocabularyProblem == null) {
                     try {
                         vocabulary = TokenBytes.of(tokenizer.modelDir(), model.vocabSize);
-                    } catch (java.io.IOException e) {
-                        throw new java.io.UncheckedIOException("cannot read the vocabulary for constrained decoding: "
-                                + Reason.of(e), e);
+                    } catch (java.io.IOException | RuntimeException e) {
+                        // kept: every later row gets the same answer without reading tokenizer.json again
+                        vocabularyProblem = "cannot use the tokenizer of " + model.folder + " for constrained decoding: "
+                                + Reason.of(e);
                     }
+                }
+                if (vocabularyProblem != null) {
+                    throw new IllegalArgumentException(vocabularyProblem);
                 }
                 bytes = vocabulary;
             }

@@ -37,6 +37,8 @@ public final class TokenConstraint {
         this.endIds = endIds.clone();
         this.sorted = java.util.stream.IntStream.range(0, vocabulary.size())
                 .filter(id -> vocabulary.bytes(id) != null && vocabulary.bytes(id).length > 0)
+                // an end token whose text is in the vocabulary (not marked special) still only ends the output
+                .filter(id -> !isEnd(id))
                 .boxed()
                 .sorted((a, b) -> Arrays.compareUnsigned(vocabulary.bytes(a), vocabulary.bytes(b)))
                 .mapToInt(Integer::intValue)
@@ -96,7 +98,7 @@ public final class TokenConstraint {
             } else if (word == 0) {
                 java.util.Arrays.fill(logits, from, to, Float.NEGATIVE_INFINITY);
             } else {
-                kept += Long.bitCount(word);
+                kept += Long.bitCount(to - from == 64 ? word : word & ((1L << (to - from)) - 1));
                 for (int v = from; v < to; v++) {
                     if ((word & (1L << v)) == 0) {
                         logits[v] = Float.NEGATIVE_INFINITY;

@@ -56,10 +56,10 @@ public final class ExtractTask extends Task {
 
     /** @throws TaskOptionException for unusable fields (key "fields") or prompt (key "prompt") */
     public ExtractTask(String prompt, GenerationOptions generation, List<FieldSpec> fields) {
-        super(prompt, generation.withJsonSchema(FieldSpec.jsonSchema(fields)), constants(fields));
+        super(prompt, generation.withJsonSchema(FieldSpec.jsonSchema(FieldSpec.parse(fields))), constants(fields));
         this.specs = List.copyOf(fields);
         this.fields = specs.stream().map(FieldSpec::name).toList();
-        this.schema = FieldSpec.jsonSchema(specs);
+        this.schema = generation().jsonSchema();
     }
 
     /** At least one field; each a plain name (letters, digits, _); none repeated. */
@@ -123,8 +123,11 @@ public final class ExtractTask extends Task {
     }
 
     /**
-     * The answer's fields as JSON beside the raw answer. An object cut by {@code max_new_tokens} fails the row with
-     * {@code OUTPUT_TRUNCATED} (the raw answer kept); what is missing, extra or unreadable is a warning.
+     * The answer's fields as JSON beside the raw answer (kept in {@code output} whatever happens). An object cut by
+     * {@code max_new_tokens} fails the row with {@code OUTPUT_TRUNCATED}; an answer with no complete object otherwise
+     * (a stop string inside it, a vocabulary that could not continue the grammar, an engine that does not constrain)
+     * fails it with {@code INVALID_OUTPUT}: a row never succeeds without its fields. Missing or extra keys in an
+     * unconstrained answer are a warning.
      */
     public TaskOutput output(GenerationResult result) {
         TaskOutput generated = GenerateTask.generated(result);
@@ -133,7 +136,9 @@ public final class ExtractTask extends Task {
         }
         Extracted parsed = fields(generated.output(), fields, result.finishReason() == FinishReason.LENGTH,
                 generation().maxNewTokens());
-        String error = parsed.error() != null ? parsed.error() : invalid(parsed.json());
+        String error = parsed.error() != null ? parsed.error()
+                : parsed.json() == null ? ErrorCode.INVALID_OUTPUT.message(parsed.warning().replaceFirst("^extract: ", ""))
+                : invalid(parsed.json());
         if (error != null) {
             return TaskOutput.failed(error, generated.promptTokens(), generated.outputTokens(),
                     generated.output(), generated.warning(), generated.engineNanos());
@@ -156,12 +161,43 @@ public final class ExtractTask extends Task {
             validator = schema;
         }
         try {
-            List<com.networknt.schema.Error> errors = schema.validate(STRICT.readTree(json));
-            return errors.isEmpty() ? null : ErrorCode.INVALID_OUTPUT.message("the extracted fields do not match their "
-                    + "types: " + errors.get(0).toString() + (errors.size() > 1 ? " (and " + (errors.size() - 1) + " more)" : ""));
+            JsonNode node = STRICT.readTree(json);
+            List<com.networknt.schema.Error> errors = schema.validate(node);
+            if (!errors.isEmpty()) {
+                return ErrorCode.INVALID_OUTPUT.message("the extracted fields do not match their types: "
+                        + errors.get(0).toString() + (errors.size() > 1 ? " (and " + (errors.size() - 1) + " more)" : ""));
+            }
+            String date = notACalendarDate(specs, node, "");
+            return date == null ? null : ErrorCode.INVALID_OUTPUT.message(date);
         } catch (java.io.IOException e) {
             return ErrorCode.INVALID_OUTPUT.message("the extracted fields are not JSON: " + dev.nightshift.engine.Reason.of(e));
         }
+    }
+
+    /**
+     * The first date field whose value is not a day of the calendar ("2026-02-31": the grammar and the schema check the
+     * shape YYYY-MM-DD only), as a message; null when every date is real.
+     */
+    private static String notACalendarDate(List<FieldSpec> specs, JsonNode object, String prefix) {
+        for (FieldSpec spec : specs) {
+            JsonNode value = object.get(spec.name());
+            if (value == null || value.isNull()) {
+                continue;
+            }
+            if (spec.type() == FieldSpec.FieldType.DATE) {
+                try {
+                    java.time.LocalDate.parse(value.asText());
+                } catch (java.time.format.DateTimeParseException e) {
+                    return "field '" + prefix + spec.name() + "' is not a calendar date: " + value.asText();
+                }
+            } else if (spec.type() == FieldSpec.FieldType.OBJECT) {
+                String inner = notACalendarDate(spec.fields(), value, prefix + spec.name() + ".");
+                if (inner != null) {
+                    return inner;
+                }
+            }
+        }
+        return null;
     }
 
     /**
@@ -177,7 +213,7 @@ public final class ExtractTask extends Task {
 
     /**
      * The first complete top-level JSON object in a model's answer, reduced to exactly {@code fields} (missing ones
-     * null; nested values kept as JSON). Lenient: code fences, text around the object, single quotes, unquoted keys and
+     * null; values kept as the answer gave them, which the schema check then judges). Lenient: code fences, text around the object, single quotes, unquoted keys and
      * trailing commas are accepted. Objects are found by a scan that tracks string literals and brace depth, so an
      * object nested inside another is never taken for the answer: an outer object left open at the end of the output
      * (cut by {@code max_new_tokens}) is an {@code OUTPUT_TRUNCATED} error when generation stopped for length, and

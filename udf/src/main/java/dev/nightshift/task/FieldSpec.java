@@ -210,8 +210,7 @@ public record FieldSpec(String name, FieldType type, String description, boolean
                 list.putObject("items").put("type", "string");
                 yield list;
             }
-            case DATE -> JSON.createObjectNode().put("type", "string").put("format", "date")
-                    .put("pattern", "^[0-9]{4}-[0-9]{2}-[0-9]{2}$");
+            case DATE -> JSON.createObjectNode().put("type", "string").put("format", "date");
             case ENUM -> {
                 ObjectNode choice = JSON.createObjectNode();
                 ArrayNode options = choice.putArray("enum");

@@ -106,6 +106,11 @@ class ConstrainedGenerationTest {
             assertEquals(ErrorCode.BAD_PROMPT, ErrorCode.split(out.get(0).error()).code());
             assertTrue(out.get(0).error().contains("'minLength'"), out.get(0).error());
             assertNull(out.get(1).error());
+            // the same through token ids (what bench uses): the row fails, the call does not
+            List<GenerationResult> ids = engine.generateIds(List.of(new int[]{1, 5}), GenerationOptions.greedy(4)
+                    .withJsonSchema("{\"type\": \"array\"}"));
+            assertEquals(ErrorCode.BAD_PROMPT, ErrorCode.split(ids.get(0).error()).code());
+            assertTrue(ids.get(0).error().contains("must be a JSON object"), ids.get(0).error());
         }
     }
 }

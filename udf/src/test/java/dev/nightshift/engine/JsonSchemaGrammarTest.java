@@ -63,11 +63,13 @@ class JsonSchemaGrammarTest {
     }
 
     @Test
-    void aPropertyThatIsNotRequiredMayBeNull() {
-        Automaton grammar = JsonSchemaGrammar.of("{\"type\": \"object\", \"properties\": {\"a\": {\"type\": \"integer\"}}}");
-        assertTrue(accepts(grammar, "{\"a\": null}"));
-        assertTrue(accepts(grammar, "{\"a\": 7}"));
-        assertFalse(accepts(grammar, "{}"));
+    void everyPropertyIsWrittenAndNullOnlyWhereItsTypeAllows() {
+        // what standard validators accept: an optional property may be absent, but when written it has its type
+        Automaton grammar = JsonSchemaGrammar.of("{\"type\": \"object\", \"properties\": {\"a\": {\"type\": \"integer\"}, "
+                + "\"b\": {\"type\": [\"integer\", \"null\"]}}}");
+        assertTrue(accepts(grammar, "{\"a\": 7, \"b\": null}"));
+        assertFalse(accepts(grammar, "{\"a\": null, \"b\": 1}"));
+        assertFalse(accepts(grammar, "{\"b\": 1}"));
     }
 
     @Test
@@ -85,5 +87,9 @@ class JsonSchemaGrammarTest {
                 "{\"type\": \"object\", \"properties\": {}, \"required\": [\"a\"]}"));
         assertTrue(required.getMessage().contains("'a' is required"), required.getMessage());
         assertThrows(IllegalArgumentException.class, () -> JsonSchemaGrammar.of("{not json"));
+        // a pattern would be validated but not decoded under: refused rather than ignored
+        IllegalArgumentException pattern = assertThrows(IllegalArgumentException.class, () -> JsonSchemaGrammar.of(
+                "{\"type\": \"object\", \"properties\": {\"a\": {\"type\": \"string\", \"pattern\": \"^x\"}}}"));
+        assertTrue(pattern.getMessage().contains("'pattern' at $.a"), pattern.getMessage());
     }
 }

@@ -139,6 +139,32 @@ class TokenConstraintTest {
     }
 
     @Test
+    void anEndTokenWithTextOnlyEndsACompleteOutput() throws Exception {
+        // "}" (id 2) is also the end token here: it may close nothing early, and ends the output only once complete
+        java.nio.file.Files.writeString(dir.resolve("tokenizer.json"), "{\"model\": {\"vocab\": {\"{\": 0, \"}\": 1, "
+                + "\"E\": 2, \"\\\"\": 3, \"a\": 4, \": \": 5}}, \"decoder\": {\"type\": \"ByteLevel\"}}");
+        TokenConstraint constraint = new TokenConstraint(JsonSchemaGrammar.of(
+                "{\"type\": \"object\", \"properties\": {\"a\": {\"type\": \"string\"}}}"), TokenBytes.of(dir, 6), new int[]{2});
+        int state = constraint.start();
+        for (int token : new int[]{0, 3, 4, 3, 5, 3}) {
+            state = constraint.advance(state, token);
+        }
+        float[] inside = new float[6];
+        constraint.mask(state, inside); // inside the string "...: "
+        assertEquals(Float.NEGATIVE_INFINITY, inside[2], "the end token's text 'E' is not allowed inside a string");
+        assertEquals(0f, inside[4]);
+        for (int token : new int[]{3, 1}) {
+            state = constraint.advance(state, token);
+        }
+        float[] done = new float[8]; // logits padded past the vocabulary
+        assertEquals(1, constraint.mask(state, done));
+        assertArrayEquals(new float[]{Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY, 0f, Float.NEGATIVE_INFINITY,
+                Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY}, done);
+        float[] shorter = new float[3]; // fewer logits than the vocabulary: only those are counted
+        assertEquals(1, constraint.mask(state, shorter));
+    }
+
+    @Test
     void aVocabularyThatCannotSpellTheGrammarReportsADeadEnd() throws Exception {
         // a vocabulary of letters only cannot write '{'
         java.nio.file.Files.writeString(dir.resolve("tokenizer.json"),

@@ -76,9 +76,12 @@ class ExtractTaskTest {
         assertEquals(cut, out.get(0).output());
         assertEquals(16, out.get(0).outputTokens());
         assertEquals("error", out.get(0).finishReason());
-        assertFalse(out.get(1).failed());
+        // not cut by length, still no complete object (a stop string inside it): the row fails, never an empty success
+        assertTrue(out.get(1).failed());
         assertNull(out.get(1).fields());
-        assertTrue(out.get(1).warning().startsWith("extract: the output's JSON object starting at character 0 is not closed"));
+        assertEquals(cut, out.get(1).output());
+        assertTrue(out.get(1).error().startsWith("[INVALID_OUTPUT] the output's JSON object starting at character 0 is not closed"),
+                out.get(1).error());
     }
 
     @Test
@@ -102,6 +105,31 @@ class ExtractTaskTest {
         // an engine that does not constrain (a fake, recorded answers) can still give the wrong type: the row says so
         assertEquals(ErrorCode.INVALID_OUTPUT, ErrorCode.split(out.get(1).error()).code());
         assertTrue(out.get(1).error().contains("amount"), out.get(1).error());
+    }
+
+    @Test
+    void aDateThatIsNotOnTheCalendarFailsTheRow() {
+        ExtractTask task = new ExtractTask(null, GenerationOptions.greedy(64), FieldSpec.parse(List.of(
+                Map.of("name", "due", "type", "date"),
+                Map.of("name", "party", "type", "object", "fields", List.of(Map.of("name", "since", "type", "date"))))));
+        Prompt real = prompt(task, "real");
+        Prompt leap = prompt(task, "leap");
+        Prompt nested = prompt(task, "nested");
+        FixedGenerator engine = FixedGenerator.generating(Map.of(
+                real.text(), text("{\"due\": \"2028-02-29\", \"party\": null}", FinishReason.STOP),
+                leap.text(), text("{\"due\": \"2026-02-29\", \"party\": null}", FinishReason.STOP),
+                nested.text(), text("{\"due\": null, \"party\": {\"since\": \"2026-04-31\"}}", FinishReason.STOP)));
+        List<TaskOutput> out = task.run(engine, List.of(real, leap, nested));
+        assertFalse(out.get(0).failed(), out.get(0).error());
+        assertEquals("[INVALID_OUTPUT] field 'due' is not a calendar date: 2026-02-29", out.get(1).error());
+        assertEquals("[INVALID_OUTPUT] field 'party.since' is not a calendar date: 2026-04-31", out.get(2).error());
+    }
+
+    @Test
+    void typedFieldsAreCheckedLikeConfigFields() {
+        FieldSpec a = FieldSpec.named("a");
+        assertEquals("field 'a' is listed twice", assertThrows(TaskOptionException.class,
+                () -> new ExtractTask(null, GenerationOptions.greedy(8), List.of(a, a))).getMessage());
     }
 
     @Test

@@ -420,7 +420,11 @@ public final class JobConfigLoader {
             if (isNull(node)) {
                 return null;
             }
-            return scalar.getTag() == Tag.BOOL ? (Object) Boolean.valueOf(scalar.getValue()) : scalar.getValue();
+            // YAML 1.1 also reads yes/no/on/off as booleans; only true/false become booleans here, the rest stays
+            // text, so `values: [yes, no]` keeps its words and `required: yes` is refused by name
+            String text = scalar.getValue();
+            boolean bool = scalar.getTag() == Tag.BOOL && (text.equalsIgnoreCase("true") || text.equalsIgnoreCase("false"));
+            return bool ? (Object) Boolean.valueOf(text) : text;
         }
 
         Map<String, String> stringMap(String key) {

@@ -42,7 +42,12 @@ final class ProgressTicker implements AutoCloseable {
             }
             lastDone[0] = done;
             double seconds = (System.nanoTime() - inferStart) / 1e9;
-            listener.progress(done, total, counters.tokens() / seconds, estimate.etaSeconds(done, seconds));
+            try {
+                listener.progress(done, total, counters.tokens() / seconds, estimate.etaSeconds(done, seconds));
+            } catch (RuntimeException e) {
+                // a task that throws is cancelled by the executor: say so once instead of going quiet
+                listener.warning("progress display failed: " + e.getMessage());
+            }
         }, 1, 1, TimeUnit.SECONDS);
     }
 

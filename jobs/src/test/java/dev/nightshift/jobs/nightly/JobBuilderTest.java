@@ -168,4 +168,13 @@ class JobBuilderTest {
         assertTrue(message.startsWith("job.yaml line "), message);
         assertTrue(message.contains("field 'status' has type 'enumeration'; use one of any, string,"), message);
     }
+
+    @Test
+    void yamlYesAndNoAreWordsNotBooleans() {
+        String yaml = EXTRACT_YAML.replace("required: true", "required: yes").replace("values: [paid, unpaid]", "values: [yes, no]");
+        String message = assertThrows(JobConfigException.class, () -> JobConfigLoader.parse(yaml, "job.yaml")).getMessage();
+        assertTrue(message.contains("field 'amount': required must be true or false, got yes"), message);
+        JobConfig words = JobConfigLoader.parse(EXTRACT_YAML.replace("values: [paid, unpaid]", "values: [yes, no]"), "job.yaml");
+        assertEquals(List.of("yes", "no"), words.tasks().get(0).fieldSpecs().get(2).values());
+    }
 }
