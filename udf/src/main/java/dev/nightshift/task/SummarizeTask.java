@@ -70,7 +70,11 @@ public final class SummarizeTask extends Task {
         return generated.parsed(trimmed.text(), null, trimmed.warning());
     }
 
-    /** A summary: surrounding whitespace removed, cut to {@code maxWords} words (0 = no limit). */
+    /**
+     * A summary: surrounding whitespace removed and, when the model overran {@code maxWords} (0 = no limit), cut at the
+     * last sentence end within the limit, so the summary ends with a whole sentence; when no sentence ends in the
+     * second half of the limit (one long sentence), cut at the limit's last word instead. The warning says which.
+     */
     public static Trimmed summary(String text, int maxWords) {
         String stripped = text == null ? "" : text.strip();
         if (maxWords <= 0 || stripped.isEmpty()) {
@@ -80,9 +84,18 @@ public final class SummarizeTask extends Task {
         if (words.length <= maxWords) {
             return new Trimmed(stripped, null);
         }
+        for (int end = maxWords; end > maxWords / 2; end--) {
+            if (SENTENCE_END.matcher(words[end - 1]).find()) {
+                return new Trimmed(String.join(" ", List.of(words).subList(0, end)), "summary cut from " + words.length
+                        + " to " + end + " words at the last sentence end within max_words (" + maxWords + ")");
+            }
+        }
         return new Trimmed(String.join(" ", List.of(words).subList(0, maxWords)),
                 "summary cut from " + words.length + " to " + maxWords + " words (max_words)");
     }
+
+    /** A word that ends a sentence: . ! ? (or their full-width forms), possibly followed by closing quotes or brackets. */
+    private static final java.util.regex.Pattern SENTENCE_END = java.util.regex.Pattern.compile("[.!?。！？…][\"'”’)\\]]*$");
 
     /** A text after cleanup, and a note when something was changed. */
     public record Trimmed(String text, String warning) {

@@ -75,4 +75,17 @@ class SummarizeTaskTest {
         assertEquals("error", out.finishReason());
         assertNull(out.output());
     }
+
+    @Test
+    void anOverrunSummaryEndsWithAWholeSentence() {
+        SummarizeTask.Trimmed cut = SummarizeTask.summary("Sales rose 4%. Costs fell. Margins widened to a record in the "
+                + "third quarter", 8);
+        assertEquals("Sales rose 4%. Costs fell.", cut.text());
+        assertEquals("summary cut from 14 to 5 words at the last sentence end within max_words (8)", cut.warning());
+        // a quoted sentence end counts; one that would keep less than half the limit does not
+        assertEquals("He said \"stop.\"", SummarizeTask.summary("He said \"stop.\" Then he left the room quietly", 4).text());
+        SummarizeTask.Trimmed early = SummarizeTask.summary("Yes. The board approved the merger after a long debate", 8);
+        assertEquals("Yes. The board approved the merger after a", early.text());
+        assertEquals("summary cut from 10 to 8 words (max_words)", early.warning());
+    }
 }
