@@ -22,6 +22,14 @@ public record LabelScores(List<String> labels, double[] probabilities, int promp
     }
 
     /** The tokens scored for the best label (0 when the row failed or the scorer did not count them). */
+    /** The same scores with other probabilities over the same labels (contextual calibration). */
+    public LabelScores withProbabilities(double[] values) {
+        if (values.length != labels.size()) {
+            throw new IllegalArgumentException(values.length + " probabilities for " + labels.size() + " labels");
+        }
+        return new LabelScores(labels, values.clone(), promptTokens, error, answerTokens, warning);
+    }
+
     public int bestAnswerTokens() {
         return error != null || answerTokens.length == 0 ? 0 : answerTokens[best()];
     }

@@ -76,6 +76,11 @@ public abstract sealed class Task implements Serializable
         return List.of();
     }
 
+    /** Options added after hashes were first pinned, as the prompt hash sees them; empty leaves the hash as it was. */
+    List<String> hashedOptions() {
+        return List.of();
+    }
+
     /** The fields as the prompt hash sees them: their names, or what a typed field adds to its name. */
     List<String> hashedFields() {
         return fields();
@@ -103,8 +108,13 @@ public abstract sealed class Task implements Serializable
      * the key of incremental runs.
      */
     public final String promptHash(boolean chat) {
-        return dev.nightshift.engine.Sha256.hexOfParts("task-v1", type().id(), prompt, Boolean.toString(chat), Hashes.canonicalList(labels()),
-                Hashes.canonicalList(hashedFields()), Integer.toString(maxWords()), canonical(generation));
+        List<String> parts = new java.util.ArrayList<>(List.of("task-v1", type().id(), prompt, Boolean.toString(chat),
+                Hashes.canonicalList(labels()), Hashes.canonicalList(hashedFields()), Integer.toString(maxWords()),
+                canonical(generation)));
+        if (!hashedOptions().isEmpty()) {
+            parts.add("options=" + Hashes.canonicalList(hashedOptions()));
+        }
+        return dev.nightshift.engine.Sha256.hexOfParts(parts.toArray(String[]::new));
     }
 
     /** A stable text form of generation settings for hashing (ignore_eos is not a task setting and is left out). */

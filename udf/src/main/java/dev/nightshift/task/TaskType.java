@@ -113,9 +113,18 @@ public enum TaskType {
      */
     public Task create(String prompt, List<String> labels, List<FieldSpec> fields, int maxWords,
                        GenerationOptions generation) {
+        return create(prompt, labels, fields, maxWords, false, generation);
+    }
+
+    /** As {@link #create(String, List, List, int, GenerationOptions)}, with classify's contextual calibration. */
+    public Task create(String prompt, List<String> labels, List<FieldSpec> fields, int maxWords, boolean calibrate,
+                       GenerationOptions generation) {
+        if (calibrate && this != CLASSIFY) {
+            throw new TaskOptionException(ClassifyTask.CALIBRATE, "calibrate applies to classify tasks, not " + id());
+        }
         return switch (this) {
             case SUMMARIZE -> new SummarizeTask(prompt, maxWords, generation);
-            case CLASSIFY -> new ClassifyTask(prompt, labels, generation);
+            case CLASSIFY -> new ClassifyTask(prompt, labels, generation, calibrate);
             case EXTRACT -> new ExtractTask(prompt, generation, fields);
             case GENERATE -> new GenerateTask(prompt, generation);
         };

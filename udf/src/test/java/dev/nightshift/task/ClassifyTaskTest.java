@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -94,5 +95,34 @@ class ClassifyTaskTest {
         TaskOptionException prompt = assertThrows(TaskOptionException.class,
                 () -> new ClassifyTask("x {text", List.of("a", "b"), greedy));
         assertEquals("prompt", prompt.key());
+    }
+
+    @Test
+    void calibrationDividesOutTheContentFreePrior() {
+        ClassifyTask task = new ClassifyTask(null, LABELS, GenerationOptions.greedy(1), true);
+        Prompt contentFree = prompt(task, "N/A");
+        Prompt match = prompt(task, "the match");
+        Prompt vote = prompt(task, "the vote");
+        // this prompt leans to "sports" whatever the text: 0.6 of the mass on N/A
+        FixedGenerator engine = FixedGenerator.scoring(Map.of(
+                contentFree.text(), new LabelScores(LABELS, new double[]{0.6, 0.2, 0.2}, 10, null),
+                match.text(), new LabelScores(LABELS, new double[]{0.5, 0.3, 0.2}, 12, null),
+                vote.text(), new LabelScores(LABELS, new double[]{0.7, 0.1, 0.2}, 12, null)));
+        List<TaskOutput> out = task.run(engine, List.of(match, vote));
+        // match: (0.5/0.6, 0.3/0.2, 0.2/0.2) = (0.833, 1.5, 1.0) / 3.333 -> politics 0.45
+        assertEquals("politics", out.get(0).label());
+        assertEquals(0.45, out.get(0).score(), 1e-9);
+        // vote: (1.167, 0.5, 1.0) / 2.667 -> sports 0.4375
+        assertEquals("sports", out.get(1).label());
+        assertEquals(0.4375, out.get(1).score(), 1e-9);
+        // the prior is measured once per task: one content-free call besides the rows' call
+        assertEquals(List.of("classify", "classify"), engine.calls);
+        task.run(engine, List.of(match));
+        assertEquals(3, engine.calls.size());
+        // off by default, and only a calibrated task changes its prompt hash
+        assertEquals(task().promptHash(false), new ClassifyTask(null, LABELS, GenerationOptions.greedy(1), false).promptHash(false));
+        assertNotEquals(task().promptHash(false), task.promptHash(false));
+        // an uncalibrated task keeps the raw probabilities
+        assertEquals("sports", task().run(engine, List.of(match)).get(0).label());
     }
 }

@@ -363,6 +363,10 @@ public final class JobBuilder {
                 throw JobSettingException.of(at + "." + key, key + " applies to " + owner.id() + " tasks, not " + type.id());
             }
         }
+        if (o.calibrate && type != TaskType.CLASSIFY) {
+            throw JobSettingException.of(at + "." + ClassifyTask.CALIBRATE, "calibrate applies to classify tasks, not "
+                    + type.id());
+        }
         List<FieldSpec> fields;
         try {
             fields = o.fields.isEmpty() ? List.of() : FieldSpec.parse(o.fields);
@@ -379,16 +383,16 @@ public final class JobBuilder {
             throw JobSettingException.of(at + ".chat", "use auto, true or false, got '" + chat + "'");
         }
         // the task parses the prompt and binds its constants
-        Task partial = create(at, type, prompt, o.labels, fields, maxWords, GenerationOptions.greedy(1));
+        Task partial = create(at, type, prompt, o.labels, fields, maxWords, o.calibrate, GenerationOptions.greedy(1));
         checkPrompt(at, partial, columns);
         GenerationOptions generation = generation(at + ".generation", type, o);
-        return new JobConfig.Task(taskName, type, prompt, chat, o.labels, fields, maxWords, generation);
+        return new JobConfig.Task(taskName, type, prompt, chat, o.labels, fields, maxWords, o.calibrate, generation);
     }
 
     private static Task create(String at, TaskType type, String prompt, List<String> labels, List<FieldSpec> fields,
-                               int maxWords, GenerationOptions generation) {
+                               int maxWords, boolean calibrate, GenerationOptions generation) {
         try {
-            return type.create(prompt, labels, fields, maxWords, generation);
+            return type.create(prompt, labels, fields, maxWords, calibrate, generation);
         } catch (TaskOptionException e) {
             throw JobSettingException.of(at + "." + e.key(), e.getMessage());
         }

@@ -107,10 +107,11 @@ public record JobConfig(String name, Source source, List<Task> tasks, Model mode
      * @param labels     classify: the candidate labels
      * @param fieldSpecs extract: the typed JSON fields to extract (decoding is constrained to their schema)
      * @param maxWords   summarize: the longest summary in words (0 for no limit)
+     * @param calibrate  classify: contextual calibration (the content-free prior divided out)
      * @param generation decoding settings
      */
     public record Task(String name, TaskType type, String prompt, String chat, List<String> labels, List<FieldSpec> fieldSpecs,
-                       int maxWords, GenerationOptions generation) {
+                       int maxWords, boolean calibrate, GenerationOptions generation) {
         public Task {
             labels = List.copyOf(labels);
             fieldSpecs = List.copyOf(fieldSpecs);
@@ -122,7 +123,7 @@ public record JobConfig(String name, Source source, List<Task> tasks, Model mode
         }
 
         public Task withPrompt(String value) {
-            return new Task(name, type, value, chat, labels, fieldSpecs, maxWords, generation);
+            return new Task(name, type, value, chat, labels, fieldSpecs, maxWords, calibrate, generation);
         }
 
         /**
@@ -131,7 +132,7 @@ public record JobConfig(String name, Source source, List<Task> tasks, Model mode
          * @throws dev.nightshift.task.TaskOptionException when an option is unusable ({@link JobBuilder#build()} has checked them)
          */
         public dev.nightshift.task.Task definition() {
-            return type.create(prompt, labels, fieldSpecs, maxWords, generation);
+            return type.create(prompt, labels, fieldSpecs, maxWords, calibrate, generation);
         }
     }
 

@@ -149,6 +149,10 @@ public final class JobConfigLoader {
             List<String> labels = t.strings(ClassifyTask.LABELS, type.optionKeys().contains(ClassifyTask.LABELS));
             List<Object> fields = t.plainList(ExtractTask.FIELDS, type.optionKeys().contains(ExtractTask.FIELDS));
             Integer maxWords = t.has(SummarizeTask.MAX_WORDS) ? t.whole(SummarizeTask.MAX_WORDS) : null;
+            String calibrate = t.string(ClassifyTask.CALIBRATE, false, "false");
+            if (!calibrate.equalsIgnoreCase("true") && !calibrate.equalsIgnoreCase("false")) {
+                throw t.error(ClassifyTask.CALIBRATE, "use true or false, got '" + calibrate + "'");
+            }
             String prompt = t.string("prompt", type.defaultPrompt() == null, null);
             String chat = t.string("chat", false, null);
             Section g = t.section("generation", false);
@@ -165,6 +169,7 @@ public final class JobConfigLoader {
             job.task(name, type, o -> {
                 o.labels(labels).fieldValues(fields).prompt(prompt).chat(chat).stop(stop).overflow(overflow);
                 o.maxWords = maxWords;
+                o.calibrate = Boolean.parseBoolean(calibrate);
                 o.maxNewTokens = maxNewTokens;
                 o.temperature = temperature;
                 o.topK = topK;

@@ -21,6 +21,7 @@ public final class TaskOptions {
     /** Field names, {@link FieldSpec}s or config maps ({@link FieldSpec#parse}); checked when the job is built. */
     List<Object> fields = List.of();
     Integer maxWords;
+    boolean calibrate;
     Integer maxNewTokens;
     Double temperature;
     Integer topK;
@@ -70,6 +71,12 @@ public final class TaskOptions {
     /** Extract: fields as a config file gives them: names, or maps of name, type, description, required, values, fields. */
     public TaskOptions fieldValues(List<?> value) {
         fields = new java.util.ArrayList<>(value);
+        return this;
+    }
+
+    /** Classify: contextual calibration, the content-free prior divided out of every row (off by default). */
+    public TaskOptions calibrate(boolean value) {
+        calibrate = value;
         return this;
     }
 

@@ -177,4 +177,22 @@ class JobBuilderTest {
         JobConfig words = JobConfigLoader.parse(EXTRACT_YAML.replace("values: [paid, unpaid]", "values: [yes, no]"), "job.yaml");
         assertEquals(List.of("yes", "no"), words.tasks().get(0).fieldSpecs().get(2).values());
     }
+
+    @Test
+    void calibrationIsAClassifyOption() {
+        JobConfig calibrated = JobConfigLoader.parse(YAML.replace("labels: [a, b]", "labels: [a, b]\n    calibrate: true"),
+                "job.yaml");
+        assertTrue(((dev.nightshift.task.ClassifyTask) calibrated.tasks().get(0).definition()).calibrated());
+        assertEquals(calibrated.tasks().get(0), Nightshift.job("news")
+                .source(new TableRef(null, "/data/docs", "parquet", Map.of()), "id", "body").columns("region")
+                .classify("topic", List.of("a", "b"), o -> o.calibrate(true))
+                .summarize("tldr", o -> o.maxWords(20).prompt("In {max_words} words, {region} news: {text}")
+                        .maxNewTokens(40).temperature(0.7))
+                .model("/models/m").threads(2).mergeInto("/out/results").runsTable(TableRef.table("ops.nightshift_runs"))
+                .maxFailureRate(0.05).build().tasks().get(0));
+        String wrong = yamlError("max_words: 20", "max_words: 20\n    calibrate: true");
+        assertTrue(wrong.startsWith("job.yaml line "), wrong);
+        assertTrue(wrong.contains("calibrate applies to classify tasks, not summarize"), wrong);
+        assertTrue(yamlError("labels: [a, b]", "labels: [a, b]\n    calibrate: maybe").contains("use true or false, got 'maybe'"));
+    }
 }
