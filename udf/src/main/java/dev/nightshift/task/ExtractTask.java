@@ -20,7 +20,6 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
 
 /**
  * A JSON object with the configured fields ({@link FieldSpec}): the engine's {@code generate}, constrained token by
@@ -36,7 +35,6 @@ public final class ExtractTask extends Task {
             + "Use null for a field the text does not mention.\n\n{text}\n\nJSON:";
     static final int DEFAULT_MAX_NEW_TOKENS = 128;
 
-    private static final Pattern FIELD_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,63}");
     private static final ObjectMapper LENIENT = JsonMapper.builder()
             .enable(JsonReadFeature.ALLOW_SINGLE_QUOTES, JsonReadFeature.ALLOW_UNQUOTED_FIELD_NAMES,
                     JsonReadFeature.ALLOW_TRAILING_COMMA, JsonReadFeature.ALLOW_JAVA_COMMENTS,
@@ -62,19 +60,12 @@ public final class ExtractTask extends Task {
         this.schema = generation().jsonSchema();
     }
 
-    /** At least one field; each a plain name (letters, digits, _); none repeated. */
+    /** At least one field; each a plain name (letters, digits, _); none repeated. Names are {@link FieldSpec}'s rules. */
     static List<String> checkFields(List<String> fields) {
-        if (fields.isEmpty()) {
-            throw new TaskOptionException(FIELDS, "extract needs at least one field");
-        }
-        for (String field : fields) {
-            if (!FIELD_NAME.matcher(field).matches()) {
-                throw new TaskOptionException(FIELDS, "field '" + field + "' must be a plain name (letters, digits, _)");
-            }
-        }
         if (new HashSet<>(fields).size() != fields.size()) {
             throw new TaskOptionException(FIELDS, "fields repeat: " + fields);
         }
+        FieldSpec.parse(fields);
         return fields;
     }
 

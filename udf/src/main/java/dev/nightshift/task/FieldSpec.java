@@ -170,7 +170,8 @@ public record FieldSpec(String name, FieldType type, String description, boolean
                 values, fields);
     }
 
-    private static void checkNames(List<FieldSpec> fields) {
+    /** At least one field, none named twice. */
+    static void checkNames(List<FieldSpec> fields) {
         if (fields.isEmpty()) {
             throw new TaskOptionException(ExtractTask.FIELDS, "extract needs at least one field");
         }

@@ -96,11 +96,7 @@ public enum TaskType {
         switch (this) {
             case SUMMARIZE -> SummarizeTask.checkMaxWords(maxWords);
             case CLASSIFY -> ClassifyTask.checkLabels(labels);
-            case EXTRACT -> {
-                if (fields.isEmpty()) {
-                    throw new TaskOptionException(ExtractTask.FIELDS, "extract needs at least one field");
-                }
-            }
+            case EXTRACT -> FieldSpec.checkNames(fields);
             case GENERATE -> {
             }
         }
