@@ -28,7 +28,8 @@ import java.util.Set;
  *   <li>{@code "string"} (no control characters; escapes {@code \" \\ \/ \b \f \n \r \t}), {@code "string"} with
  *       {@code "format": "date"} (YYYY-MM-DD, month 01–12, day 01–31; whether the day exists in that month is the reader's check,
  *       as {@code ExtractTask} does), {@code "integer"} (at most 18 digits, so it
- *       fits a long), {@code "number"} (JSON's number syntax, at most 18 integer and 15 fraction digits),
+ *       fits a long), {@code "number"} (JSON's number syntax, at most 18 integer and 15 fraction digits and a
+ *       two-digit exponent, so every number is a finite double),
  *       {@code "boolean"}, {@code "null"}, a list of types with {@code "null"} ({@code ["string", "null"]}),
  *       {@code "enum"} of strings, numbers or null, and {@code {"type": "array", "items": ...}}.</li>
  * </ul>
@@ -201,7 +202,7 @@ public final class JsonSchemaGrammar {
         Automaton exponent = Operations.optional(Operations.concatenate(List.of(
                 union(List.of(Automata.makeChar('e'), Automata.makeChar('E'))),
                 Operations.optional(union(List.of(Automata.makeChar('+'), Automata.makeChar('-')))),
-                Operations.repeat(digit, 1, 3))));
+                Operations.repeat(digit, 1, 2))));
         return Operations.concatenate(List.of(integer(), fraction, exponent));
     }
 

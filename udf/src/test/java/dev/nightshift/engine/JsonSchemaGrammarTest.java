@@ -51,6 +51,8 @@ class JsonSchemaGrammarTest {
         assertTrue(accepts(grammar, valid));
         assertFalse(accepts(grammar, valid.replace("\"lines\": 3", "\"lines\": 3.5")), "integer");
         assertFalse(accepts(grammar, valid.replace("\"lines\": 3", "\"lines\": 03")), "leading zero");
+        assertTrue(accepts(grammar, valid.replace("\"amount\": 1,", "\"amount\": 1.5e-12,")), "exponent");
+        assertFalse(accepts(grammar, valid.replace("\"amount\": 1,", "\"amount\": 4E444,")), "beyond a double");
         assertFalse(accepts(grammar, valid.replace("\"vendor\": \"x\"", "\"vendor\": null")), "required string");
         assertFalse(accepts(grammar, valid.replace("closed", "pending")), "enum");
         assertFalse(accepts(grammar, valid.replace("2026-02-28", "2026-13-01")), "month");
