@@ -50,7 +50,7 @@ final class GenerationLoop {
                     if (row.count == 0) {
                         row.firstTokenNanos = now;
                     }
-                    stopOrAppend(row, token, now);
+                    stopOrAppend(row, token, row.sampler.lastLogProbability(), now);
                     tokens[b] = token;
                     advance[b] = !row.done();
                     active += advance[b] ? 1 : 0;
@@ -118,12 +118,12 @@ final class GenerationLoop {
         }
     }
 
-    private void stopOrAppend(Row row, int token, long now) {
+    private void stopOrAppend(Row row, int token, double logprob, long now) {
         boolean stoppedByString = false;
         if (decoders.isEos(token) && !row.options.ignoreEos()) {
             row.finish = FinishReason.STOP;
         } else {
-            row.add(token);
+            row.add(token, logprob);
             List<String> stops = row.options.stopStrings();
             if (!stops.isEmpty()) {
                 if (row.detokenizer == null) {

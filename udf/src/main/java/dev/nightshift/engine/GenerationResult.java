@@ -16,10 +16,28 @@ package dev.nightshift.engine;
  * @param decodeNanos     time spent generating the row's later tokens
  * @param warning         what was changed to get a result (prompt truncated from N to M tokens, less room than
  *                        max_new_tokens, an incomplete last character dropped), or null
+ * @param tokenLogprobs   per generated token, the natural log of its probability after the logits processors (a
+ *                        constraint's mask included) and before temperature / top-k / top-p; empty when not known
+ * @param tokenTextEnds   per generated token, the character offset in {@code text} where its text ends (tokens that
+ *                        complete no character end where the previous one did; offsets past a stop string are
+ *                        clipped to the text); empty when not known
  */
 public record GenerationResult(String text, int[] tokenIds, int promptTokens, int generatedTokens,
                                FinishReason finishReason, String error, boolean truncated,
-                               long firstTokenNanos, long decodeNanos, String warning) {
+                               long firstTokenNanos, long decodeNanos, String warning, double[] tokenLogprobs,
+                               int[] tokenTextEnds) {
+
+    public GenerationResult {
+        tokenLogprobs = tokenLogprobs == null ? new double[0] : tokenLogprobs;
+        tokenTextEnds = tokenTextEnds == null ? new int[0] : tokenTextEnds;
+    }
+
+    public GenerationResult(String text, int[] tokenIds, int promptTokens, int generatedTokens,
+                            FinishReason finishReason, String error, boolean truncated,
+                            long firstTokenNanos, long decodeNanos, String warning) {
+        this(text, tokenIds, promptTokens, generatedTokens, finishReason, error, truncated, firstTokenNanos, decodeNanos,
+                warning, null, null);
+    }
 
     public GenerationResult(String text, int[] tokenIds, int promptTokens, int generatedTokens,
                             FinishReason finishReason, String error, boolean truncated,

@@ -183,7 +183,8 @@ public final class LlmEngine implements TextGenerator {
                     }
                 }
                 for (Row row : batch) {
-                    results[row.index] = row.result(start);
+                    // Where each token's text ends serves field confidences of constrained (extract) rows only.
+                    results[row.index] = row.result(start, row.options.jsonSchema() != null ? tokenizer : null);
                 }
             }
         } finally {

@@ -17,6 +17,8 @@ final class Row implements BatchPlanner.Planned {
     IncrementalDetokenizer detokenizer;
 
     int[] generated = new int[16];
+    /** Per generated token, its log-probability as sampled ({@link Sampler#lastLogProbability()}). */
+    double[] logprobs = new double[16];
     int count;
     String text = "";
     FinishReason finish;
@@ -88,10 +90,12 @@ final class Row implements BatchPlanner.Planned {
         warning = warning == null ? note : warning + "; " + note;
     }
 
-    void add(int token) {
+    void add(int token, double logprob) {
         if (count == generated.length) {
             generated = Arrays.copyOf(generated, count * 2);
+            logprobs = Arrays.copyOf(logprobs, count * 2);
         }
+        logprobs[count] = logprob;
         generated[count++] = token;
     }
 
@@ -103,7 +107,28 @@ final class Row implements BatchPlanner.Planned {
         return finish != null;
     }
 
+    /**
+     * Per generated token, where its text ends in {@link #text} (characters): the tokens fed one by one to an
+     * {@link IncrementalDetokenizer}; a token that completes no character ends where the previous one did.
+     */
+    int[] tokenTextEnds(TextTokenizer tokenizer) {
+        int[] ends = new int[count];
+        IncrementalDetokenizer detokenizer = new IncrementalDetokenizer(tokenizer);
+        int end = 0;
+        for (int i = 0; i < count; i++) {
+            end += detokenizer.add(generated[i]).length();
+            ends[i] = Math.min(end, text.length());
+        }
+        return ends;
+    }
+
+    /** The result without token offsets (rows that failed or whose caller needs none). */
     GenerationResult result(long batchStart) {
+        return result(batchStart, null);
+    }
+
+    /** @param tokenizer to find where each token's text ends ({@link GenerationResult#tokenTextEnds()}), or null */
+    GenerationResult result(long batchStart, TextTokenizer tokenizer) {
         int promptTokens = reportedPromptTokens >= 0 ? reportedPromptTokens : prompt.length;
         if (error != null) {
             return new GenerationResult("", tokens(), promptTokens, count, FinishReason.ERROR, error, truncated, 0, 0,
@@ -111,6 +136,7 @@ final class Row implements BatchPlanner.Planned {
         }
         long first = firstTokenNanos == 0 ? 0 : firstTokenNanos - batchStart;
         long decode = firstTokenNanos == 0 ? 0 : finishedNanos - firstTokenNanos;
-        return new GenerationResult(text, tokens(), promptTokens, count, finish, null, truncated, first, decode, warning);
+        return new GenerationResult(text, tokens(), promptTokens, count, finish, null, truncated, first, decode, warning,
+                Arrays.copyOf(logprobs, count), tokenizer == null ? new int[0] : tokenTextEnds(tokenizer));
     }
 }

@@ -17,6 +17,8 @@ final class Sampler {
     private final GenerationOptions options;
     private final SplittableRandom random;
     private final List<LogitsProcessor> processors;
+    /** The natural log of the last chosen token's probability (see {@link #lastLogProbability()}). */
+    private double lastLogProbability;
 
     /** A sampler with the processors the options ask for ({@link LogitsProcessor#forOptions}). */
     Sampler(GenerationOptions options, int[] prompt) {
@@ -47,7 +49,18 @@ final class Sampler {
                 processor.process(generated, count, scores);
             }
         }
-        return options.greedy() ? Softmax.argmax(scores) : sample(scores);
+        int token = options.greedy() ? Softmax.argmax(scores) : sample(scores);
+        lastLogProbability = Softmax.logProbability(scores, token);
+        return token;
+    }
+
+    /**
+     * The log-probability of the token {@link #next} chose last, under the softmax of the logits after the processors
+     * (a constraint's mask included) and before temperature, top-k and top-p: how sure the model was among the tokens
+     * it was allowed, whatever the sampling settings.
+     */
+    double lastLogProbability() {
+        return lastLogProbability;
     }
 
     private int sample(float[] scores) {

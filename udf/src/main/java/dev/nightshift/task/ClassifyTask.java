@@ -160,7 +160,11 @@ public final class ClassifyTask extends Task {
         }
         String label = scores.bestLabel();
         double score = scores.probabilities()[scores.best()];
+        Map<String, Double> all = new LinkedHashMap<>();
+        for (int i = 0; i < scores.labels().size(); i++) {
+            all.put(scores.labels().get(i), scores.probabilities()[i]);
+        }
         return new TaskOutput(label, label, score, null, scores.promptTokens(), scores.bestAnswerTokens(), "stop",
-                null, scores.warning(), 0);
+                null, scores.warning(), 0, TaskOutput.Details.classify(all, List.of(label)));
     }
 }

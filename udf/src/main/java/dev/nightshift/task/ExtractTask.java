@@ -110,7 +110,27 @@ public final class ExtractTask extends Task {
 
     @Override
     public List<TaskOutput> run(TextGenerator engine, List<Prompt> prompts) {
-        return GenerateTask.generate(engine, prompts, this::output);
+        List<GenerationResult> results = engine.generate(prompts);
+        List<TaskOutput> out = new ArrayList<>(results.size());
+        for (int i = 0; i < results.size(); i++) {
+            out.add(output(results.get(i), document(prompts.get(i))));
+        }
+        return out;
+    }
+
+    /** The prompt's document text (its first {@code {text}} part), or null when it has none. */
+    private static String document(Prompt prompt) {
+        for (Prompt.Part part : prompt.parts()) {
+            if (part.kind() == Prompt.Kind.DOCUMENT) {
+                return part.text();
+            }
+        }
+        return null;
+    }
+
+    /** {@link #output(GenerationResult, String)} without a document (no evidence spans). */
+    public TaskOutput output(GenerationResult result) {
+        return output(result, null);
     }
 
     /**
@@ -118,9 +138,12 @@ public final class ExtractTask extends Task {
      * {@code max_new_tokens} fails the row with {@code OUTPUT_TRUNCATED}; an answer with no complete object otherwise
      * (a stop string inside it, a vocabulary that could not continue the grammar, an engine that does not constrain)
      * fails it with {@code INVALID_OUTPUT}: a row never succeeds without its fields. Missing or extra keys in an
-     * unconstrained answer are a warning.
+     * unconstrained answer are a warning. A successful row carries each field's confidence and the evidence spans of
+     * its string values in {@code document} ({@link FieldEvidence}).
+     *
+     * @param document the document text the prompt carried (offsets of evidence refer to it), or null
      */
-    public TaskOutput output(GenerationResult result) {
+    public TaskOutput output(GenerationResult result, String document) {
         TaskOutput generated = GenerateTask.generated(result);
         if (generated.failed()) {
             return generated;
@@ -134,7 +157,9 @@ public final class ExtractTask extends Task {
             return TaskOutput.failed(error, generated.promptTokens(), generated.outputTokens(),
                     generated.output(), generated.warning(), generated.engineNanos());
         }
-        return generated.parsed(generated.output(), parsed.json(), parsed.warning());
+        return generated.parsed(generated.output(), parsed.json(), parsed.warning()).withDetails(
+                TaskOutput.Details.extract(FieldEvidence.confidence(generated.output(), result),
+                        FieldEvidence.evidence(parsed.json(), document)));
     }
 
     /**

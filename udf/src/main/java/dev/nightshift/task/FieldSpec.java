@@ -4,6 +4,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -238,6 +242,33 @@ public record FieldSpec(String name, FieldType type, String description, boolean
             schema.put("description", description);
         }
         return schema;
+    }
+
+    /**
+     * The Spark type of an answer with these fields, for a typed column ({@code from_json(fields, type)}): a struct
+     * with one nullable field per spec, in order. string and enum are STRING, integer BIGINT, number DOUBLE, boolean
+     * BOOLEAN, date DATE, list ARRAY&lt;STRING&gt;, object a STRUCT of its fields; {@code any} is STRING (Spark reads a
+     * number or boolean there as its JSON text).
+     */
+    public static StructType sparkType(List<FieldSpec> fields) {
+        StructType struct = new StructType();
+        for (FieldSpec field : fields) {
+            struct = struct.add(field.name, field.sparkType(), true);
+        }
+        return struct;
+    }
+
+    /** This field's Spark type (see {@link #sparkType(List)}). */
+    public DataType sparkType() {
+        return switch (type) {
+            case ANY, STRING, ENUM -> DataTypes.StringType;
+            case INTEGER -> DataTypes.LongType;
+            case NUMBER -> DataTypes.DoubleType;
+            case BOOLEAN -> DataTypes.BooleanType;
+            case DATE -> DataTypes.DateType;
+            case LIST -> DataTypes.createArrayType(DataTypes.StringType);
+            case OBJECT -> sparkType(fields);
+        };
     }
 
     /** How the prompt lists the field: {@code amount (number, required): total due}. */

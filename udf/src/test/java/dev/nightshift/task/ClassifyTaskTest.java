@@ -51,7 +51,11 @@ class ClassifyTaskTest {
         List<TaskOutput> out = task.run(engine, List.of(goal, vote));
         assertEquals(List.of("classify"), engine.calls);
         assertEquals(LABELS, engine.labelsAsked);
-        assertEquals(new TaskOutput("sports", "sports", 0.7, null, 21, 2, "stop", null, null, 0), out.get(0));
+        assertEquals(new TaskOutput("sports", "sports", 0.7, null, 21, 2, "stop", null, null, 0,
+                TaskOutput.Details.classify(Map.of("sports", 0.7, "politics", 0.2, "tech", 0.1), List.of("sports"))),
+                out.get(0));
+        assertEquals(List.of("sports", "politics", "tech"), List.copyOf(out.get(0).details().scores().keySet()),
+                "every label's probability, in the configured order");
         assertEquals("politics", out.get(1).label());
         assertEquals(0.6, out.get(1).score());
         assertEquals(3, out.get(1).outputTokens());

@@ -51,8 +51,15 @@ final class DeltaTables {
      */
     static boolean ensure(SparkSession spark, TableRef ref, StructType schema, String kind, String version,
                           String... partitionColumns) {
+        return ensure(spark, ref, schema, List.of(), kind, version, partitionColumns);
+    }
+
+    /** As {@link #ensure(SparkSession, TableRef, StructType, String, String, String...)}, allowing the named
+     *  optional columns (their types are checked by whoever owns them). */
+    static boolean ensure(SparkSession spark, TableRef ref, StructType schema, List<String> optional, String kind,
+                          String version, String... partitionColumns) {
         if (exists(spark, ref)) {
-            checkSchema(read(spark, ref).schema(), schema, ref, kind, version);
+            checkSchema(read(spark, ref).schema(), schema, optional, ref, kind, version);
             return true;
         }
         DeltaTableBuilder builder = DeltaTable.createIfNotExists(spark);
@@ -66,7 +73,8 @@ final class DeltaTables {
         return false;
     }
 
-    static void checkSchema(StructType actual, StructType expected, TableRef ref, String kind, String version) {
+    static void checkSchema(StructType actual, StructType expected, List<String> optional, TableRef ref, String kind,
+                            String version) {
         List<String> problems = new ArrayList<>();
         for (StructField field : expected.fields()) {
             int index = indexOf(actual, field.name());
@@ -78,7 +86,7 @@ final class DeltaTables {
             }
         }
         for (StructField field : actual.fields()) {
-            if (indexOf(expected, field.name()) < 0) {
+            if (indexOf(expected, field.name()) < 0 && !optional.contains(field.name())) {
                 problems.add("unexpected column " + field.name());
             }
         }
@@ -89,7 +97,7 @@ final class DeltaTables {
         }
     }
 
-    private static int indexOf(StructType schema, String name) {
+    static int indexOf(StructType schema, String name) {
         String[] names = schema.fieldNames();
         for (int i = 0; i < names.length; i++) {
             if (names[i].equals(name)) {

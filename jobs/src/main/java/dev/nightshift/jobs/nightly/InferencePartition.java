@@ -140,6 +140,7 @@ final class InferencePartition implements MapPartitionsFunction<Row, Row> {
                     output.warning(), latencyMs);
         }
         return ResultRow.succeeded(work, output.output(), output.label(), output.score(), output.fields(),
-                output.promptTokens(), output.outputTokens(), output.finishReason(), output.warning(), latencyMs);
+                output.promptTokens(), output.outputTokens(), output.finishReason(), output.warning(), latencyMs,
+                output.details());
     }
 }

@@ -110,6 +110,7 @@ public final class NightlyJob {
         // 2. Claim the results table: no other live run of it, dead ones marked abandoned; the run is recorded.
         RunLease lease = new RunLease(spark.sparkContext().hadoopConfiguration(), config.output().staging(), runId);
         new RunClaim(spark, config, listener).claim(lease);
+        ExtractedColumn.ensure(spark, config.output().results(), ExtractedColumn.types(config));
         RunReport report = new RunReport(spark, config, retryFailed, runId, started,
                 Path.of(config.model().path()).getFileName().toString(), fingerprint, notes, docsRead, tasks.size());
         report.start();

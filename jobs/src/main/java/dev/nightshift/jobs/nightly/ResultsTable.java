@@ -1,5 +1,6 @@
 package dev.nightshift.jobs.nightly;
 
+import io.delta.tables.DeltaTable;
 import org.apache.spark.sql.Dataset;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,7 +23,7 @@ import static org.apache.spark.sql.functions.lit;
 public final class ResultsTable {
 
     /** Bumped whenever {@link #SCHEMA} changes; existing tables with another schema are refused, not altered. */
-    public static final String VERSION = "results-v2";
+    public static final String VERSION = "results-v3";
 
     public static final StructType SCHEMA = new StructType()
             .add("doc_id", DataTypes.StringType, false)
@@ -46,10 +47,23 @@ public final class ResultsTable {
             // results-v2: added at the end, so `ALTER TABLE ... ADD COLUMNS` migrates a results-v1 table.
             .add("error_code", DataTypes.StringType)
             .add("attempts", DataTypes.IntegerType)
-            .add("output_at", DataTypes.TimestampType);
+            .add("output_at", DataTypes.TimestampType)
+            // results-v3: likewise at the end (V3_COLUMNS).
+            .add("scores", DataTypes.createMapType(DataTypes.StringType, DataTypes.DoubleType))
+            .add("labels", DataTypes.createArrayType(DataTypes.StringType))
+            .add("field_confidence", DataTypes.createMapType(DataTypes.StringType, DataTypes.DoubleType))
+            .add("evidence", DataTypes.createMapType(DataTypes.StringType, new StructType()
+                    .add("start", DataTypes.IntegerType).add("end", DataTypes.IntegerType)))
+            .add("summary_chunks", DataTypes.IntegerType)
+            .add("summary_depth", DataTypes.IntegerType);
 
     /** The columns results-v2 added, as {@code ALTER TABLE ... ADD COLUMNS} takes them. */
     static final String V2_COLUMNS = "error_code STRING, attempts INT, output_at TIMESTAMP";
+
+    /** The columns results-v3 added, as {@code ALTER TABLE ... ADD COLUMNS} takes them. */
+    static final String V3_COLUMNS = "scores MAP<STRING, DOUBLE>, labels ARRAY<STRING>, "
+            + "field_confidence MAP<STRING, DOUBLE>, evidence MAP<STRING, STRUCT<start: INT, end: INT>>, "
+            + "summary_chunks INT, summary_depth INT";
 
     /** Columns a failed attempt updates on a row that has a good output (the rest of the row is that output). */
     private static final List<String> FAILURE_COLUMNS = List.of("error", "error_code", "input_hash", "run_id", "processed_at");
@@ -58,7 +72,7 @@ public final class ResultsTable {
     }
 
     static boolean ensure(SparkSession spark, TableRef ref) {
-        return DeltaTables.ensure(spark, ref, SCHEMA, "results", VERSION, "task");
+        return DeltaTables.ensure(spark, ref, SCHEMA, List.of(ExtractedColumn.NAME), "results", VERSION, "task");
     }
 
     /** Rows whose latest attempt failed: what {@code --retry-failed} would retry (the table's state, not a run's count). */
@@ -86,13 +100,15 @@ public final class ResultsTable {
         Map<String, String> failure = new LinkedHashMap<>();
         FAILURE_COLUMNS.forEach(c -> failure.put(c, "s." + c));
         failure.put("attempts", "coalesce(t.attempts, 1) + 1");
+        DeltaTable table = DeltaTables.open(spark, ref);
+        Dataset<Row> source = ExtractedColumn.withColumn(staged, table.toDF().schema());
         Map<String, String> replace = new LinkedHashMap<>();
-        for (String column : SCHEMA.fieldNames()) {
+        for (String column : source.schema().fieldNames()) {
             replace.put(column, "s." + column);
         }
         replace.put("attempts", "coalesce(t.attempts, 1) + 1");
-        DeltaTables.open(spark, ref).as("t")
-                .merge(staged.as("s"), "t.doc_id = s.doc_id AND t.task = s.task")
+        table.as("t")
+                .merge(source.as("s"), "t.doc_id = s.doc_id AND t.task = s.task")
                 .whenMatched("s.error IS NOT NULL AND t.output_at IS NOT NULL").updateExpr(failure)
                 .whenMatched().updateExpr(replace)
                 .whenNotMatched().insertAll()
