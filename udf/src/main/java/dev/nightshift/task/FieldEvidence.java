@@ -61,7 +61,11 @@ final class FieldEvidence {
                 String name = parser.currentName();
                 parser.nextToken();
                 int start = base + (int) parser.currentTokenLocation().getCharOffset();
-                parser.skipChildren();
+                if (parser.currentToken().isStructStart()) {
+                    parser.skipChildren();
+                } else {
+                    parser.finishToken();   // strings are read lazily: the location would stop at the opening quote
+                }
                 int end = base + (int) parser.currentLocation().getCharOffset();
                 out.put(name, lowestProbability(logprobs, ends, start, end));
             }

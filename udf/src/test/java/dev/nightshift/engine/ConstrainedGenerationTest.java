@@ -72,6 +72,20 @@ class ConstrainedGenerationTest {
                     state = constraint.advance(state, token);
                     assertTrue(state >= 0, "row " + i + " left the grammar: " + result.text());
                 }
+                // per token: a probability, and where its text ends; together they rebuild the text
+                assertEquals(result.tokenIds().length, result.tokenLogprobs().length);
+                assertEquals(result.tokenIds().length, result.tokenTextEnds().length);
+                StringBuilder rebuilt = new StringBuilder();
+                int previous = 0;
+                for (int t = 0; t < result.tokenIds().length; t++) {
+                    assertTrue(result.tokenLogprobs()[t] <= 0 && result.tokenLogprobs()[t] > Double.NEGATIVE_INFINITY,
+                            "a chosen token has a probability in (0, 1]");
+                    int end = result.tokenTextEnds()[t];
+                    assertTrue(end >= previous, "offsets never go back");
+                    rebuilt.append(result.text(), previous, end);
+                    previous = end;
+                }
+                assertEquals(result.text(), rebuilt.toString());
                 if (result.finishReason() == FinishReason.STOP) {
                     finished++;
                     assertTrue(constraint.complete(state), "row " + i + " stopped before its object closed: " + result.text());

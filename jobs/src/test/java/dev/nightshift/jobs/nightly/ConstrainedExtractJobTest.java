@@ -12,7 +12,10 @@ import dev.nightshift.toolchain.ConversionListener;
 import dev.nightshift.toolchain.ConversionOptions;
 import dev.nightshift.toolchain.ModelConverter;
 import dev.nightshift.toolchain.Precision;
+import com.fasterxml.jackson.databind.JsonNode;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
@@ -77,5 +80,38 @@ class ConstrainedExtractJobTest extends SparkJobTest {
             }
         }
         assertTrue(valid >= 5, "only " + valid + " of 10 objects closed within 160 tokens");
+
+        // The typed column: Spark types from the field spec, values equal to the JSON's, usable in arithmetic.
+        Dataset<Row> results = spark.read().format("delta").load(dir.resolve("results").toString());
+        assertEquals("STRUCT<paid: BOOLEAN, status: STRING, lines: BIGINT, due: DATE, vendor: STRUCT<country: STRING>>",
+                ((StructType) results.schema().apply("extracted").dataType()).apply("invoice").dataType().sql());
+        for (Row row : results.selectExpr("fields", "extracted.invoice.paid AS paid", "extracted.invoice.lines + 1 AS next",
+                "CAST(extracted.invoice.due AS STRING) AS due", "extracted.invoice.vendor.country AS country",
+                "field_confidence").collectAsList()) {
+            String fields = row.getAs("fields");
+            if (fields == null) {
+                continue;
+            }
+            JsonNode node = json.readTree(fields);
+            assertEquals(node.get("paid").asBoolean(), row.<Boolean>getAs("paid"), fields);
+            assertEquals(node.get("lines").isNull() ? null : node.get("lines").asLong() + 1, row.<Long>getAs("next"), fields);
+            assertEquals(node.get("due").isNull() ? null : node.get("due").asText(), row.getAs("due"), fields);
+            assertEquals(node.get("vendor").isNull() ? null : node.get("vendor").get("country").textValue(),
+                    row.getAs("country"), fields);
+            Map<String, Double> confidence = row.getJavaMap(row.fieldIndex("field_confidence"));
+            assertEquals(java.util.Set.of("paid", "status", "lines", "due", "vendor"), confidence.keySet(), fields);
+            confidence.values().forEach(p -> assertTrue(p > 0 && p <= 1, fields + " " + confidence));
+        }
+
+        // A field changes type: the task's struct is rebuilt from every row's fields JSON (old rows keep their values).
+        long before = results.where("extracted.invoice.lines IS NOT NULL").count();
+        JobConfig retyped = JobConfigLoader.parse(yaml.replace("{name: lines, type: integer}", "{name: lines, type: number}")
+                .replace("max_new_tokens: 160", "max_new_tokens: 1"), "invoices.yaml");
+        NightlyJob.of(spark, retyped).run();
+        Dataset<Row> after = spark.read().format("delta").load(dir.resolve("results").toString());
+        assertEquals("DOUBLE", ((StructType) ((StructType) after.schema().apply("extracted").dataType())
+                .apply("invoice").dataType()).apply("lines").dataType().sql());
+        assertEquals(before, after.where("extracted.invoice.lines IS NOT NULL").count(),
+                "the failed reruns keep the last good output, and its typed value");
     }
 }
