@@ -14,6 +14,8 @@ public enum ErrorCode {
     MALFORMED_ROW,
     /** The document text is null or blank. */
     EMPTY_TEXT,
+    /** The row's own label set (classify {@code label_column}) is empty or names a label that is not configured. */
+    BAD_LABELS,
     /** The prompt encodes to no tokens. */
     EMPTY_PROMPT,
     /** The prompt cannot be built: the chat template is missing or failed, a label has no tokens. */

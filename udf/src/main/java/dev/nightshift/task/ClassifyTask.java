@@ -1,5 +1,6 @@
 package dev.nightshift.task;
 
+import dev.nightshift.engine.ErrorCode;
 import dev.nightshift.engine.GenerationOptions;
 import dev.nightshift.engine.LabelScores;
 import dev.nightshift.engine.Prompt;
@@ -26,16 +27,23 @@ public final class ClassifyTask extends Task {
     static final String CONTENT_FREE = "N/A";
     static final List<String> OPTION_KEYS = List.of(LABELS);
     static final String DEFAULT_PROMPT = "Classify the following text as one of: {labels}.\n\n{text}\n\nAnswer:";
+    /** The default prompt of a task with examples (they go before the text, each ending as a row's answer does). */
+    static final String DEFAULT_PROMPT_WITH_EXAMPLES =
+            "Classify the following text as one of: {labels}.\n\n{examples}Text: {text}\nAnswer:";
+    static final String EXAMPLES_PLACEHOLDER = "examples";
     static final int DEFAULT_MAX_NEW_TOKENS = 1;
 
     private final List<String> labels;
+    private final ClassifyOptions options;
     private final boolean calibrate;
+    /** With a label column: the index of the prompt part that shows the row's labels, else -1. */
+    private final int labelsPart;
     /** The measured prior per model fingerprint and chat flag; measured once per task object (per Spark partition). */
     private transient volatile Map<String, double[]> priors;
 
     /** @throws TaskOptionException for unusable labels (key "labels") or prompt (key "prompt") */
     public ClassifyTask(String prompt, List<String> labels, GenerationOptions generation) {
-        this(prompt, labels, generation, false);
+        this(prompt, labels, generation, ClassifyOptions.NONE);
     }
 
     /**
@@ -48,9 +56,39 @@ public final class ClassifyTask extends Task {
      * @throws TaskOptionException for unusable labels (key "labels") or prompt (key "prompt")
      */
     public ClassifyTask(String prompt, List<String> labels, GenerationOptions generation, boolean calibrate) {
-        super(prompt, generation, constants(checkLabels(labels)));
+        this(prompt, labels, generation, ClassifyOptions.calibrated(calibrate));
+    }
+
+    /**
+     * @param options descriptions, examples, multi-label, a per-row label column, calibration ({@link ClassifyOptions})
+     * @throws TaskOptionException naming the key of an unusable option, the labels or the prompt
+     */
+    public ClassifyTask(String prompt, List<String> labels, GenerationOptions generation, ClassifyOptions options) {
+        super(prompt != null ? prompt : options.examples().isEmpty() ? null : DEFAULT_PROMPT_WITH_EXAMPLES, generation,
+                constants(checkLabels(labels), checked(options, labels)));
         this.labels = List.copyOf(labels);
-        this.calibrate = calibrate;
+        this.options = options;
+        this.calibrate = options.calibrate();
+        java.util.Set<String> written = PromptTemplate.parse(prompt()).placeholders();
+        if (!options.examples().isEmpty() && !written.contains(EXAMPLES_PLACEHOLDER)) {
+            throw new TaskOptionException("prompt", "examples are rendered by {examples}, which the prompt does not use; "
+                    + "add {examples} where they belong (before the text)");
+        }
+        if (options.labelColumn() != null && !written.contains(LABELS)) {
+            throw new TaskOptionException("prompt", "label_column gives each row its own labels, shown by {labels}, "
+                    + "which the prompt does not use; add {labels}");
+        }
+        labelsPart = options.labelColumn() == null ? -1 : template().placeholderIndex(LABELS);
+    }
+
+    private static ClassifyOptions checked(ClassifyOptions options, List<String> labels) {
+        options.check(labels);
+        return options;
+    }
+
+    /** The task's options (descriptions, examples, multi-label, label column, calibration). */
+    public ClassifyOptions options() {
+        return options;
     }
 
     /** Whether scores are contextually calibrated. */
@@ -60,8 +98,10 @@ public final class ClassifyTask extends Task {
 
     @Override
     List<String> hashedOptions() {
-        // uncalibrated tasks hash as they did before the option existed
-        return calibrate ? List.of(CALIBRATE) : List.of();
+        // a task without options hashes as it did before they existed
+        List<String> hashed = new ArrayList<>(calibrate ? List.of(CALIBRATE) : List.of());
+        hashed.addAll(options.hashed());
+        return hashed;
     }
 
     /** Labels must be at least two, distinct, non-blank, and still distinct once white space is trimmed. */
@@ -82,8 +122,33 @@ public final class ClassifyTask extends Task {
         return labels;
     }
 
-    private static Map<String, String> constants(List<String> labels) {
-        return Map.of("labels", String.join(", ", labels));
+    /**
+     * {labels}: the labels, each with its description in parentheses when it has one (left unbound with a label column:
+     * each row shows its own); {examples}: each example as {@code Text: ...\nAnswer: label\n\n}.
+     */
+    private static Map<String, String> constants(List<String> labels, ClassifyOptions options) {
+        Map<String, String> constants = new LinkedHashMap<>();
+        if (options.labelColumn() == null) {
+            constants.put(LABELS, described(labels, options));
+        }
+        if (!options.examples().isEmpty()) {
+            StringBuilder examples = new StringBuilder();
+            for (ClassifyOptions.Example example : options.examples()) {
+                examples.append("Text: ").append(example.text().strip()).append("\nAnswer: ").append(example.label())
+                        .append("\n\n");
+            }
+            constants.put(EXAMPLES_PLACEHOLDER, examples.toString());
+        }
+        return constants;
+    }
+
+    private static String described(List<String> labels, ClassifyOptions options) {
+        List<String> shown = new ArrayList<>();
+        for (String label : labels) {
+            String description = options.descriptions().get(label);
+            shown.add(description == null ? label : label + " (" + description + ")");
+        }
+        return String.join(", ", shown);
     }
 
     @Override
@@ -93,7 +158,74 @@ public final class ClassifyTask extends Task {
 
     @Override
     public Map<String, String> constants() {
-        return constants(labels);
+        return constants(labels, options);
+    }
+
+    @Override
+    public Map<String, String> placeholderColumns() {
+        return options.labelColumn() == null ? Map.of() : Map.of(LABELS, options.labelColumn());
+    }
+
+    /**
+     * With a label column, a row's {labels}: the column's value (a list such as {@code [a, b]}, a JSON array, or
+     * {@code a, b}) as the allowed labels in configured order, shown as {@code a, b} (with descriptions).
+     *
+     * @throws IllegalArgumentException {@code [BAD_LABELS] ...} when the value is null, empty or names a label that is
+     *                                  not configured
+     */
+    @Override
+    public String renderValue(String placeholder, String value) {
+        if (options.labelColumn() == null || !LABELS.equals(placeholder)) {
+            return value;
+        }
+        return described(allowed(value), options);
+    }
+
+    /** The labels a row's label-column value allows, in configured order. */
+    List<String> allowed(String value) {
+        String column = options.labelColumn();
+        if (value == null || value.isBlank()) {
+            throw new IllegalArgumentException(ErrorCode.BAD_LABELS.message("label_column " + column
+                    + " is empty for this row; give it a subset of " + labels));
+        }
+        String list = value.strip();
+        List<String> items = new ArrayList<>();
+        if (list.startsWith("[") && list.endsWith("]")) {
+            try {
+                for (com.fasterxml.jackson.databind.JsonNode item : new com.fasterxml.jackson.databind.ObjectMapper().readTree(list)) {
+                    items.add(item.asText());
+                }
+            } catch (java.io.IOException notJson) {
+                // Spark's text of an array column: [a, b]
+                items.addAll(List.of(list.substring(1, list.length() - 1).split(",")));
+            }
+        } else {
+            items.addAll(List.of(list.split(",")));
+        }
+        java.util.Set<String> wanted = new java.util.HashSet<>();
+        for (String item : items) {
+            String label = described(item.strip());
+            if (!labels.contains(label)) {
+                throw new IllegalArgumentException(ErrorCode.BAD_LABELS.message("label_column " + column + " names '"
+                        + item.strip() + "', which is not one of the labels " + labels));
+            }
+            wanted.add(label);
+        }
+        if (wanted.isEmpty()) {
+            throw new IllegalArgumentException(ErrorCode.BAD_LABELS.message("label_column " + column
+                    + " holds no labels for this row; give it a subset of " + labels));
+        }
+        return labels.stream().filter(wanted::contains).toList();
+    }
+
+    /** A label as shown in a prompt, without its description (so shown lists read back). */
+    private String described(String shown) {
+        for (Map.Entry<String, String> entry : options.descriptions().entrySet()) {
+            if (shown.equals(entry.getKey() + " (" + entry.getValue() + ")")) {
+                return entry.getKey();
+            }
+        }
+        return shown;
     }
 
     @Override
@@ -101,15 +233,49 @@ public final class ClassifyTask extends Task {
         return labels;
     }
 
+    /**
+     * Scores every configured label for each prompt (one engine call per batch), divides out the prior when
+     * calibrated, and with a label column keeps only the row's own labels (their probabilities renormalised: each
+     * label's score is its own, so this is the distribution the row's set alone would get).
+     */
     @Override
     public List<TaskOutput> run(TextGenerator engine, List<Prompt> prompts) {
         List<LabelScores> scores = engine.classify(prompts, labels);
         double[] prior = calibrate && !prompts.isEmpty() ? prior(engine, prompts.get(0).chat()) : null;
         List<TaskOutput> out = new ArrayList<>(scores.size());
-        for (LabelScores score : scores) {
-            out.add(prior == null || score.failed() ? output(score) : output(calibrated(score, prior)));
+        for (int i = 0; i < scores.size(); i++) {
+            LabelScores score = scores.get(i);
+            if (!score.failed() && prior != null) {
+                score = calibrated(score, prior);
+            }
+            if (!score.failed() && labelsPart >= 0) {
+                try {
+                    score = restricted(score, allowed(prompts.get(i).parts().get(labelsPart).text()));
+                } catch (IllegalArgumentException e) {
+                    out.add(TaskOutput.failed(e.getMessage(), score.promptTokens(), 0, null, score.warning(), 0));
+                    continue;
+                }
+            }
+            out.add(output(score));
         }
         return out;
+    }
+
+    /** The scores of {@code allowed} alone, renormalised. */
+    static LabelScores restricted(LabelScores scores, List<String> allowed) {
+        double[] p = new double[allowed.size()];
+        int[] tokens = new int[allowed.size()];
+        double sum = 0;
+        for (int j = 0; j < allowed.size(); j++) {
+            int i = scores.labels().indexOf(allowed.get(j));
+            p[j] = scores.probabilities()[i];
+            tokens[j] = scores.answerTokens().length > i ? scores.answerTokens()[i] : 0;
+            sum += p[j];
+        }
+        for (int j = 0; j < p.length; j++) {
+            p[j] = sum > 0 ? p[j] / sum : 1.0 / p.length;
+        }
+        return new LabelScores(allowed, p, scores.promptTokens(), null, tokens, scores.warning());
     }
 
     /**
@@ -128,7 +294,9 @@ public final class ClassifyTask extends Task {
             }
         }
         return known.computeIfAbsent(engine.model().fingerprint() + "|" + chat, key -> {
-            Prompt contentFree = prompt(template().renderParts(name -> CONTENT_FREE), chat);
+            // with a label column, the content-free row shows every label
+            Prompt contentFree = prompt(template().renderParts(name -> name.equals(LABELS) && labelsPart >= 0
+                    ? described(labels, options) : CONTENT_FREE), chat);
             LabelScores scores = engine.classify(List.of(contentFree), labels).get(0);
             if (scores.failed()) {
                 throw new IllegalStateException("contextual calibration could not score the content-free prompt: "
@@ -165,6 +333,31 @@ public final class ClassifyTask extends Task {
             all.put(scores.labels().get(i), scores.probabilities()[i]);
         }
         return new TaskOutput(label, label, score, null, scores.promptTokens(), scores.bestAnswerTokens(), "stop",
-                null, scores.warning(), 0, TaskOutput.Details.classify(all, List.of(label)));
+                null, scores.warning(), 0, TaskOutput.Details.classify(all, chosen(scores)));
+    }
+
+    /**
+     * The row's labels: single-label, the best one; multi-label, every label at least {@code threshold} likely, most
+     * likely first (ties in configured order), at most {@code top_k} — possibly none when no label passes.
+     */
+    List<String> chosen(LabelScores scores) {
+        if (!options.multiLabel()) {
+            return List.of(scores.bestLabel());
+        }
+        double[] p = scores.probabilities();
+        List<Integer> order = new ArrayList<>();
+        for (int i = 0; i < p.length; i++) {
+            order.add(i);
+        }
+        order.sort((a, b) -> p[a] != p[b] ? Double.compare(p[b], p[a]) : Integer.compare(a, b));
+        List<String> out = new ArrayList<>();
+        for (int i : order) {
+            if ((options.threshold() != null && p[i] < options.threshold())
+                    || (options.topK() != null && out.size() == options.topK())) {
+                break;
+            }
+            out.add(scores.labels().get(i));
+        }
+        return out;
     }
 }

@@ -87,6 +87,16 @@ public final class PromptTemplate implements Serializable {
         return names;
     }
 
+    /** The index of the first part that is {@code placeholder} (as {@link #renderParts} orders them), or -1. */
+    public int placeholderIndex(String placeholder) {
+        for (int i = 0; i < parts.size(); i++) {
+            if (placeholder.equals(parts.get(i).placeholder())) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     /** The same template with some placeholders replaced by fixed text (the task constants). */
     public PromptTemplate bind(Map<String, String> constants) {
         List<Part> bound = new ArrayList<>();

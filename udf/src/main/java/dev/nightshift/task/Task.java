@@ -66,6 +66,25 @@ public abstract sealed class Task implements Serializable
     /** The constants this kind's prompts may use ({labels}, {fields}, {max_words}), by placeholder name. */
     public abstract Map<String, String> constants();
 
+    /**
+     * Placeholders this task fills from a source column of another name (classify's {labels} from its
+     * {@code label_column}), by placeholder; empty for most tasks.
+     */
+    public Map<String, String> placeholderColumns() {
+        return Map.of();
+    }
+
+    /**
+     * A row's value for a placeholder as the prompt shows it (the column's value unchanged for most placeholders).
+     *
+     * @param value the column's value, or null
+     * @throws IllegalArgumentException {@code "[CODE] message"} when the value makes the row unusable (it becomes an
+     *                                  error row; the model never sees it)
+     */
+    public String renderValue(String placeholder, String value) {
+        return value;
+    }
+
     /** Classify: the candidate labels; other kinds: empty. */
     public List<String> labels() {
         return List.of();

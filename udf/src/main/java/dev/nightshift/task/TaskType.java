@@ -115,12 +115,26 @@ public enum TaskType {
     /** As {@link #create(String, List, List, int, GenerationOptions)}, with classify's contextual calibration. */
     public Task create(String prompt, List<String> labels, List<FieldSpec> fields, int maxWords, boolean calibrate,
                        GenerationOptions generation) {
-        if (calibrate && this != CLASSIFY) {
-            throw new TaskOptionException(ClassifyTask.CALIBRATE, "calibrate applies to classify tasks, not " + id());
+        return create(prompt, labels, fields, maxWords, ClassifyOptions.calibrated(calibrate), generation);
+    }
+
+    /**
+     * As {@link #create(String, List, List, int, GenerationOptions)}, with classify's options.
+     *
+     * @throws TaskOptionException naming the option that is wrong, including a classify option on another kind
+     */
+    public Task create(String prompt, List<String> labels, List<FieldSpec> fields, int maxWords,
+                       ClassifyOptions classify, GenerationOptions generation) {
+        if (this != CLASSIFY && !classify.equals(ClassifyOptions.NONE)) {
+            String key = classify.calibrate() ? ClassifyTask.CALIBRATE
+                    : !classify.examples().isEmpty() ? ClassifyOptions.EXAMPLES
+                    : classify.multiLabel() ? ClassifyOptions.MULTI_LABEL
+                    : classify.labelColumn() != null ? ClassifyOptions.LABEL_COLUMN : ClassifyTask.LABELS;
+            throw new TaskOptionException(key, key + " applies to classify tasks, not " + id());
         }
         return switch (this) {
             case SUMMARIZE -> new SummarizeTask(prompt, maxWords, generation);
-            case CLASSIFY -> new ClassifyTask(prompt, labels, generation, calibrate);
+            case CLASSIFY -> new ClassifyTask(prompt, labels, generation, classify);
             case EXTRACT -> new ExtractTask(prompt, generation, fields);
             case GENERATE -> new GenerateTask(prompt, generation);
         };

@@ -3,6 +3,7 @@ package dev.nightshift.jobs.nightly;
 import dev.nightshift.engine.GenerationOptions;
 import dev.nightshift.engine.OverflowPolicy;
 import dev.nightshift.engine.Sha256;
+import dev.nightshift.task.ClassifyOptions;
 import dev.nightshift.task.ClassifyTask;
 import dev.nightshift.task.ExtractTask;
 import dev.nightshift.task.PromptTemplate;
@@ -363,16 +364,20 @@ public final class JobBuilder {
                 throw JobSettingException.of(at + "." + key, key + " applies to " + owner.id() + " tasks, not " + type.id());
             }
         }
-        if (o.calibrate && type != TaskType.CLASSIFY) {
-            throw JobSettingException.of(at + "." + ClassifyTask.CALIBRATE, "calibrate applies to classify tasks, not "
-                    + type.id());
-        }
         List<FieldSpec> fields;
+        List<String> labels;
+        ClassifyOptions classify;
         try {
             fields = o.fields.isEmpty() ? List.of() : FieldSpec.parse(o.fields);
-            type.checkOptions(o.labels, fields, maxWords);
+            labels = ClassifyOptions.labelNames(o.labels);
+            classify = classifyOptions(o);
+            type.checkOptions(labels, fields, maxWords);
         } catch (TaskOptionException e) {
             throw JobSettingException.of(at + "." + e.key(), e.getMessage());
+        }
+        if (classify.labelColumn() != null && !columns.contains(classify.labelColumn())) {
+            throw JobSettingException.of(at + "." + ClassifyOptions.LABEL_COLUMN, "label_column " + classify.labelColumn()
+                    + " is not a source column here; list it under source.columns");
         }
         String prompt = o.prompt != null ? o.prompt : type.defaultPrompt();
         if (prompt == null) {
@@ -383,16 +388,32 @@ public final class JobBuilder {
             throw JobSettingException.of(at + ".chat", "use auto, true or false, got '" + chat + "'");
         }
         // the task parses the prompt and binds its constants
-        Task partial = create(at, type, prompt, o.labels, fields, maxWords, o.calibrate, GenerationOptions.greedy(1));
+        Task partial = create(at, type, o.prompt, labels, fields, maxWords, classify, GenerationOptions.greedy(1));
         checkPrompt(at, partial, columns);
         GenerationOptions generation = generation(at + ".generation", type, o);
-        return new JobConfig.Task(taskName, type, prompt, chat, o.labels, fields, maxWords, o.calibrate, generation);
+        return new JobConfig.Task(taskName, type, partial.prompt(), chat, labels, fields, maxWords, classify, generation);
+    }
+
+    /** The classify options of a task's settings (any kind: {@link TaskType#create} refuses them on other kinds). */
+    private static ClassifyOptions classifyOptions(TaskOptions o) {
+        List<ClassifyOptions.Example> examples = new ArrayList<>();
+        List<Object> maps = new ArrayList<>();
+        for (Object item : o.examples) {
+            if (item instanceof ClassifyOptions.Example example) {
+                examples.add(example);
+            } else {
+                maps.add(item);
+            }
+        }
+        examples.addAll(ClassifyOptions.examples(maps));
+        return new ClassifyOptions(ClassifyOptions.labelDescriptions(o.labels), examples, o.labelThreshold, o.labelTopK,
+                o.labelColumn, o.calibrate);
     }
 
     private static Task create(String at, TaskType type, String prompt, List<String> labels, List<FieldSpec> fields,
-                               int maxWords, boolean calibrate, GenerationOptions generation) {
+                               int maxWords, ClassifyOptions classify, GenerationOptions generation) {
         try {
-            return type.create(prompt, labels, fields, maxWords, calibrate, generation);
+            return type.create(prompt, labels, fields, maxWords, classify, generation);
         } catch (TaskOptionException e) {
             throw JobSettingException.of(at + "." + e.key(), e.getMessage());
         }
@@ -402,7 +423,8 @@ public final class JobBuilder {
         PromptTemplate template = PromptTemplate.parse(task.prompt());
         Set<String> constants = task.constants().keySet();
         for (String placeholder : template.placeholders()) {
-            if (!columns.contains(placeholder) && !constants.contains(placeholder)) {
+            if (!columns.contains(placeholder) && !constants.contains(placeholder)
+                    && !task.placeholderColumns().containsKey(placeholder)) {
                 List<String> usable = new ArrayList<>(columns);
                 usable.addAll(constants);
                 throw JobSettingException.of(at + ".prompt", "unknown placeholder {" + placeholder + "}; usable here: "

@@ -107,12 +107,13 @@ public record JobConfig(String name, Source source, List<Task> tasks, Model mode
      * @param labels     classify: the candidate labels
      * @param fieldSpecs extract: the typed JSON fields to extract (decoding is constrained to their schema)
      * @param maxWords   summarize: the longest summary in words (0 for no limit)
-     * @param calibrate  classify: contextual calibration (the content-free prior divided out)
+     * @param classify   classify: label descriptions, examples, multi-label, label column, calibration (else NONE)
      * @param generation decoding settings
      */
     public record Task(String name, TaskType type, String prompt, String chat, List<String> labels, List<FieldSpec> fieldSpecs,
-                       int maxWords, boolean calibrate, GenerationOptions generation) {
+                       int maxWords, dev.nightshift.task.ClassifyOptions classify, GenerationOptions generation) {
         public Task {
+            classify = classify == null ? dev.nightshift.task.ClassifyOptions.NONE : classify;
             labels = List.copyOf(labels);
             fieldSpecs = List.copyOf(fieldSpecs);
         }
@@ -123,7 +124,7 @@ public record JobConfig(String name, Source source, List<Task> tasks, Model mode
         }
 
         public Task withPrompt(String value) {
-            return new Task(name, type, value, chat, labels, fieldSpecs, maxWords, calibrate, generation);
+            return new Task(name, type, value, chat, labels, fieldSpecs, maxWords, classify, generation);
         }
 
         /**
@@ -132,7 +133,7 @@ public record JobConfig(String name, Source source, List<Task> tasks, Model mode
          * @throws dev.nightshift.task.TaskOptionException when an option is unusable ({@link JobBuilder#build()} has checked them)
          */
         public dev.nightshift.task.Task definition() {
-            return type.create(prompt, labels, fieldSpecs, maxWords, calibrate, generation);
+            return type.create(prompt, labels, fieldSpecs, maxWords, classify, generation);
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.nightshift.jobs.nightly;
 
+import dev.nightshift.task.ClassifyOptions;
 import dev.nightshift.task.ClassifyTask;
 import dev.nightshift.task.ExtractTask;
 import dev.nightshift.task.SummarizeTask;
@@ -146,7 +147,17 @@ public final class JobConfigLoader {
             } catch (IllegalArgumentException e) {
                 throw t.error("type", e.getMessage());
             }
-            List<String> labels = t.strings(ClassifyTask.LABELS, type.optionKeys().contains(ClassifyTask.LABELS));
+            List<Object> labels = t.plainList(ClassifyTask.LABELS, type.optionKeys().contains(ClassifyTask.LABELS));
+            List<Object> examples = t.plainList(ClassifyOptions.EXAMPLES, false);
+            Section multiLabel = t.section(ClassifyOptions.MULTI_LABEL, false);
+            Double labelThreshold = multiLabel.has("threshold") ? multiLabel.decimal("threshold") : null;
+            Integer labelTopK = multiLabel.has("top_k") ? multiLabel.whole("top_k") : null;
+            multiLabel.finish();
+            if (t.has(ClassifyOptions.MULTI_LABEL) && labelThreshold == null && labelTopK == null) {
+                throw t.error(ClassifyOptions.MULTI_LABEL, "give threshold (a probability) and/or top_k, e.g. "
+                        + "{threshold: 0.3, top_k: 3}");
+            }
+            String labelColumn = t.string(ClassifyOptions.LABEL_COLUMN, false, null);
             List<Object> fields = t.plainList(ExtractTask.FIELDS, type.optionKeys().contains(ExtractTask.FIELDS));
             Integer maxWords = t.has(SummarizeTask.MAX_WORDS) ? t.whole(SummarizeTask.MAX_WORDS) : null;
             String calibrate = t.string(ClassifyTask.CALIBRATE, false, "false");
@@ -167,7 +178,8 @@ public final class JobConfigLoader {
             g.finish();
             t.finish();
             job.task(name, type, o -> {
-                o.labels(labels).fieldValues(fields).prompt(prompt).chat(chat).stop(stop).overflow(overflow);
+                o.labelValues(labels).fieldValues(fields).prompt(prompt).chat(chat).stop(stop).overflow(overflow);
+                o.exampleValues(examples).multiLabel(labelThreshold, labelTopK).labelColumn(labelColumn);
                 o.maxWords = maxWords;
                 o.calibrate = Boolean.parseBoolean(calibrate);
                 o.maxNewTokens = maxNewTokens;

@@ -1,5 +1,6 @@
 package dev.nightshift.jobs.nightly;
 
+import dev.nightshift.task.ClassifyOptions;
 import dev.nightshift.task.FieldSpec;
 
 import java.util.List;
@@ -17,7 +18,13 @@ public final class TaskOptions {
 
     String prompt;
     String chat;
-    List<String> labels = List.of();
+    /** Label names or config maps {@code {name, description}} ({@link ClassifyOptions#labelNames}). */
+    List<Object> labels = List.of();
+    /** Few-shot examples: {@link ClassifyOptions.Example}s or config maps {@code {text, label}}. */
+    List<Object> examples = List.of();
+    Double labelThreshold;
+    Integer labelTopK;
+    String labelColumn;
     /** Field names, {@link FieldSpec}s or config maps ({@link FieldSpec#parse}); checked when the job is built. */
     List<Object> fields = List.of();
     Integer maxWords;
@@ -53,6 +60,53 @@ public final class TaskOptions {
     /** Classify: the candidate labels. */
     public TaskOptions labels(List<String> value) {
         labels = List.copyOf(value);
+        return this;
+    }
+
+    /** Classify: labels as a config file gives them: names, or maps of name and description. */
+    public TaskOptions labelValues(List<?> value) {
+        labels = new java.util.ArrayList<>(value);
+        return this;
+    }
+
+    /** Classify: what a label means, rendered into {labels} as {@code Label (description)}. */
+    public TaskOptions describe(String label, String description) {
+        List<Object> described = new java.util.ArrayList<>();
+        for (Object item : labels) {
+            boolean match = item.equals(label) || (item instanceof java.util.Map<?, ?> map && label.equals(map.get("name")));
+            described.add(match ? java.util.Map.of("name", label, "description", description) : item);
+        }
+        labels = described;
+        return this;
+    }
+
+    /** Classify: a few-shot example, rendered by {examples} (in the order added). */
+    public TaskOptions example(String text, String label) {
+        List<Object> more = new java.util.ArrayList<>(examples);
+        more.add(new ClassifyOptions.Example(text, label));
+        examples = more;
+        return this;
+    }
+
+    /** Classify: examples as a config file gives them, maps of text and label. */
+    public TaskOptions exampleValues(List<?> value) {
+        examples = new java.util.ArrayList<>(value);
+        return this;
+    }
+
+    /**
+     * Classify, multi-label: every label at least {@code threshold} likely (null: no threshold), at most {@code topK}
+     * of them (null: no limit).
+     */
+    public TaskOptions multiLabel(Double threshold, Integer topK) {
+        this.labelThreshold = threshold;
+        this.labelTopK = topK;
+        return this;
+    }
+
+    /** Classify: the source column holding each row's allowed labels (a subset of the labels). */
+    public TaskOptions labelColumn(String column) {
+        labelColumn = column;
         return this;
     }
 

@@ -57,13 +57,22 @@ final class WorkItems implements FlatMapFunction<Row, Row> {
         }
         List<Row> items = new ArrayList<>(tasks.size());
         for (TaskSpec task : tasks) {
+            String[] rowProblem = {problem};
+            Map<String, String> own = task.task().placeholderColumns();
             List<String> parts = task.template().renderParts(name -> {
-                String column = placeholders.get(name);
-                return column == null ? null : doc.getAs(column);
+                String column = placeholders.get(own.getOrDefault(name, name));
+                String value = column == null ? null : doc.getAs(column);
+                try {
+                    return task.task().renderValue(name, value);
+                } catch (IllegalArgumentException e) {
+                    // the row's own value is unusable (a label set naming no configured label): an error row
+                    rowProblem[0] = rowProblem[0] != null ? rowProblem[0] : e.getMessage();
+                    return value;
+                }
             });
             String prompt = String.join("", parts);
             items.add(new WorkItem(docId, task.name(), parts, task.inputHash(prompt, modelFingerprint), prompt.length(),
-                    problem).toRow());
+                    rowProblem[0]).toRow());
         }
         return items.iterator();
     }

@@ -195,4 +195,48 @@ class JobBuilderTest {
         assertTrue(wrong.contains("calibrate applies to classify tasks, not summarize"), wrong);
         assertTrue(yamlError("labels: [a, b]", "labels: [a, b]\n    calibrate: maybe").contains("use true or false, got 'maybe'"));
     }
+
+    @Test
+    void classifyOptionsFromYamlAndJavaAreOneTask() {
+        String options = """
+                labels:
+                      - a
+                      - {name: b, description: the other one}
+                    examples: [{text: 'an example', label: b}]
+                    multi_label: {threshold: 0.3, top_k: 2}
+                    label_column: region""";
+        JobConfig yaml = JobConfigLoader.parse(YAML.replace("labels: [a, b]", options), "job.yaml");
+        JobConfig.Task topic = yaml.tasks().get(0);
+        assertEquals(List.of("a", "b"), topic.labels());
+        assertEquals(new dev.nightshift.task.ClassifyOptions(Map.of("b", "the other one"),
+                List.of(new dev.nightshift.task.ClassifyOptions.Example("an example", "b")), 0.3, 2, "region", false),
+                topic.classify());
+        assertEquals(topic, Nightshift.job("news")
+                .source(new TableRef(null, "/data/docs", "parquet", Map.of()), "id", "body").columns("region")
+                .classify("topic", List.of("a", "b"), o -> o.describe("b", "the other one").example("an example", "b")
+                        .multiLabel(0.3, 2).labelColumn("region"))
+                .summarize("tldr", o -> o.maxWords(20).prompt("In {max_words} words, {region} news: {text}")
+                        .maxNewTokens(40).temperature(0.7))
+                .model("/models/m").threads(2).mergeInto("/out/results").runsTable(TableRef.table("ops.nightshift_runs"))
+                .maxFailureRate(0.05).build().tasks().get(0));
+        assertEquals(List.of("text"), List.copyOf(dev.nightshift.task.PromptTemplate.parse(topic.prompt()).placeholders())
+                .subList(2, 3), "examples bring the default prompt that shows them: {labels}, {examples}, {text}");
+    }
+
+    @Test
+    void classifyOptionErrorsNameTheKeyAndTheFix() {
+        String notAColumn = yamlError("labels: [a, b]", "labels: [a, b]\n    label_column: allowed");
+        assertTrue(notAColumn.contains("tasks[0].label_column") && notAColumn.contains("list it under source.columns"),
+                notAColumn);
+        String empty = yamlError("labels: [a, b]", "labels: [a, b]\n    multi_label: {}");
+        assertTrue(empty.contains("give threshold (a probability) and/or top_k"), empty);
+        String range = yamlError("labels: [a, b]", "labels: [a, b]\n    multi_label: {threshold: 2}");
+        assertTrue(range.contains("threshold must be a probability in (0, 1], got 2.0"), range);
+        String example = yamlError("labels: [a, b]", "labels: [a, b]\n    examples: [{text: x, label: c}]");
+        assertTrue(example.contains("example label 'c' is not one of the labels [a, b]"), example);
+        String elsewhere = yamlError("max_words: 20", "max_words: 20\n    examples: [{text: x, label: a}]");
+        assertTrue(elsewhere.contains("examples applies to classify tasks, not summarize"), elsewhere);
+        String typo = yamlError("labels: [a, b]", "labels: [a, b]\n    multi_label: {treshold: 0.3}");
+        assertTrue(typo.contains("unknown key 'treshold'"), typo);
+    }
 }
