@@ -57,10 +57,7 @@ public final class ResultsTable {
             .add("summary_chunks", DataTypes.IntegerType)
             .add("summary_depth", DataTypes.IntegerType);
 
-    /** The columns results-v2 added, as {@code ALTER TABLE ... ADD COLUMNS} takes them. */
-    static final String V2_COLUMNS = "error_code STRING, attempts INT, output_at TIMESTAMP";
-
-    /** The columns results-v3 added, as {@code ALTER TABLE ... ADD COLUMNS} takes them. */
+    /** The columns results-v3 added, as {@code ALTER TABLE ... ADD COLUMNS} takes them (README's migration). */
     static final String V3_COLUMNS = "scores MAP<STRING, DOUBLE>, labels ARRAY<STRING>, "
             + "field_confidence MAP<STRING, DOUBLE>, evidence MAP<STRING, STRUCT<start: INT, end: INT>>, "
             + "summary_chunks INT, summary_depth INT";

@@ -4,6 +4,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -192,9 +193,27 @@ class NightlyJobTest extends SparkJobTest {
         JobFiles.write(files.docs, "{\"id\": \"a\", \"text\": \"x\", \"title\": \"t\", \"region\": \"r\"}\n");
         JobConfigException schema = badRun(JobConfigLoader.parse(yaml.replace(files.results(), dir.resolve("wrong").toString()),
                 "job.yaml"));
-        assertTrue(schema.getMessage().contains("does not have the schema this version writes (results-v2): missing column output"),
+        assertTrue(schema.getMessage().contains("does not have the schema this version writes (results-v3): missing column output"),
                 schema.getMessage());
         assertTrue(schema.getMessage().contains("unexpected column answer"), schema.getMessage());
+    }
+
+    @Test
+    void aResultsV2TableMigratedAsTheReadmeSaysIsAccepted() throws Exception {
+        JobFiles files = new JobFiles(dir).documents(3, Map.of());
+        StructType v2 = new StructType(java.util.Arrays.copyOf(ResultsTable.SCHEMA.fields(),
+                ResultsTable.SCHEMA.fieldIndex("output_at") + 1));
+        spark.createDataFrame(java.util.List.of(), v2).write().format("delta").partitionBy("task").save(files.results());
+        JobConfigException old = badRun(files.config());
+        assertTrue(old.getMessage().contains("missing column scores"), old.getMessage());
+
+        String readme = java.nio.file.Files.readString(java.nio.file.Path.of("..", "README.md"));
+        assertTrue(readme.contains("ADD COLUMNS (" + ResultsTable.V3_COLUMNS + ")"), "README's migration statement is "
+                + "the columns results-v3 added");
+        spark.sql("ALTER TABLE delta.`" + files.results() + "` ADD COLUMNS (" + ResultsTable.V3_COLUMNS + ")");
+        RunSummary migrated = run(files.config(), new FakeEngine.Factory());
+        assertEquals(migrated.rowsRead(), migrated.rowsProcessed(), "every row of the 3 documents ran");
+        assertEquals(0, migrated.rowsFailed());
     }
 
     @Test
