@@ -195,4 +195,16 @@ class JobBuilderTest {
         assertTrue(wrong.contains("calibrate applies to classify tasks, not summarize"), wrong);
         assertTrue(yamlError("labels: [a, b]", "labels: [a, b]\n    calibrate: maybe").contains("use true or false, got 'maybe'"));
     }
+
+    @Test
+    void mapReduceOverflowIsForSummarizeTasksOnly() {
+        JobConfig summarize = JobConfigLoader.parse(YAML.replace("temperature: 0.7", "temperature: 0.7\n      overflow: map_reduce"),
+                "job.yaml");
+        assertEquals(dev.nightshift.engine.OverflowPolicy.MAP_REDUCE,
+                summarize.tasks().get(1).generation().overflow());
+        String wrong = yamlError("labels: [a, b]", "labels: [a, b]\n    generation: {overflow: map_reduce}");
+        assertTrue(wrong.startsWith("job.yaml line "), wrong);
+        assertTrue(wrong.contains("tasks[0].generation.overflow: map_reduce applies to summarize tasks only; a classify "
+                + "task takes error, truncate_head or truncate_middle"), wrong);
+    }
 }
