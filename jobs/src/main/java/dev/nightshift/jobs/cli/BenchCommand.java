@@ -104,6 +104,10 @@ final class BenchCommand implements Callable<Integer> {
             + "tokens under overflow map_reduce: chunks, depth, tokens, wall time (default: ${DEFAULT-VALUE}, skip).")
     int summaryTokens;
 
+    @Option(names = "--summary-new-tokens", defaultValue = "96", description = "max_new_tokens of each summary of "
+            + "--summary-tokens (default: ${DEFAULT-VALUE}, the summarize task's).")
+    int summaryNewTokens;
+
     @Option(names = "--executor-hour-usd", defaultValue = "0", description = "Price of an executor-hour, for the cost of "
             + "--summary-tokens (default: ${DEFAULT-VALUE}, no cost line).")
     double executorHourUsd;
@@ -117,6 +121,7 @@ final class BenchCommand implements Callable<Integer> {
             throw new UserError.Usage("give exactly one of --model or --random");
         }
         SettingRange.THREADS.require("--threads", threads);
+        SettingRange.MAX_NEW_TOKENS.require("--summary-new-tokens", summaryNewTokens);
         if (classifyRows < 0 || summaryTokens < 0 || classifyTokens < 1 || executorHourUsd < 0) {
             throw new UserError.Usage("--classify-rows, --summary-tokens and --executor-hour-usd must be 0 or more, "
                     + "--classify-tokens at least 1");
@@ -193,7 +198,7 @@ final class BenchCommand implements Callable<Integer> {
                 TaskBench.classify(engine, classifyRows, classifyTokens, out);
             }
             if (summaryTokens > 0) {
-                TaskBench.mapReduce(engine, summaryTokens, executorHourUsd, out);
+                TaskBench.mapReduce(engine, summaryTokens, summaryNewTokens, executorHourUsd, out);
             }
             out.printf(Locale.ROOT, "peak RSS %.0f MiB%n", peakRssBytes() / 1048576.0);
         } finally {

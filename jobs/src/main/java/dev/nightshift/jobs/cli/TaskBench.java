@@ -77,12 +77,14 @@ final class TaskBench {
 
     /**
      * Summarizes one document of about {@code documentTokens} tokens (sentences and paragraphs of random words) with
-     * the summarize task's defaults under {@code overflow: map_reduce}; prints chunks, depth, tokens, wall time and,
+     * the summarize task's default prompt and max_words, {@code maxNewTokens} per summary, under
+     * {@code overflow: map_reduce}; prints chunks, depth, tokens, wall time and,
      * with a price, the cost of that time.
      */
-    static void mapReduce(LlmEngine engine, int documentTokens, double executorHourUsd, PrintWriter out) {
+    static void mapReduce(LlmEngine engine, int documentTokens, int maxNewTokens, double executorHourUsd,
+                          PrintWriter out) {
         Task task = TaskType.SUMMARIZE.create(null, List.of(), List.of(), TaskType.SUMMARIZE.defaultMaxWords(),
-                GenerationOptions.greedy(TaskType.SUMMARIZE.defaultMaxNewTokens()).withOverflow(OverflowPolicy.MAP_REDUCE));
+                GenerationOptions.greedy(maxNewTokens).withOverflow(OverflowPolicy.MAP_REDUCE));
         String text = document(engine, documentTokens, new Random(7), true);
         int tokens = engine.countTokens(text);
         Prompt prompt = task.prompt(task.template().renderParts(name -> name.equals("text") ? text : null), false);
