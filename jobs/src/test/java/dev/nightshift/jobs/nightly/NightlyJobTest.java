@@ -192,7 +192,7 @@ class NightlyJobTest extends SparkJobTest {
         JobFiles.write(files.docs, "{\"id\": \"a\", \"text\": \"x\", \"title\": \"t\", \"region\": \"r\"}\n");
         JobConfigException schema = badRun(JobConfigLoader.parse(yaml.replace(files.results(), dir.resolve("wrong").toString()),
                 "job.yaml"));
-        assertTrue(schema.getMessage().contains("does not have the schema this version writes (results-v2): missing column output"),
+        assertTrue(schema.getMessage().contains("does not have the schema this version writes (results-v3): missing column output"),
                 schema.getMessage());
         assertTrue(schema.getMessage().contains("unexpected column answer"), schema.getMessage());
     }
