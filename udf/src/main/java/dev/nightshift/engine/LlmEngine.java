@@ -112,6 +112,17 @@ public final class LlmEngine implements TextGenerator {
     }
 
     @Override
+    public int[] tokenStarts(String text) {
+        return tokenizer.tokenStarts(text);
+    }
+
+    /** The prompt's token count as {@code generate} would encode it, before any overflow policy shortens it. */
+    @Override
+    public int promptTokens(Prompt prompt) {
+        return encoder.encode(prompt, 0).tokens();
+    }
+
+    @Override
     public List<GenerationResult> generate(List<Prompt> prompts) {
         GenerationResult[] results = new GenerationResult[prompts.size()];
         List<Row> rows = new ArrayList<>();

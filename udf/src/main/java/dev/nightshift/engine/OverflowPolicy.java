@@ -9,7 +9,14 @@ public enum OverflowPolicy {
     /** Keep the beginning of the prompt. */
     TRUNCATE_HEAD,
     /** Keep the beginning and the end, cut the middle (instructions often sit at both ends). */
-    TRUNCATE_MIDDLE;
+    TRUNCATE_MIDDLE,
+    /**
+     * Summarize tasks only: a document too long for the context is split into overlapping chunks, each chunk is
+     * summarized, and the joined summaries are summarized again until they fit (the task layer's
+     * {@code MapReduceSummary}). The engine itself treats a prompt that does not fit as {@link #ERROR}: the
+     * splitting happens before the engine sees the rows.
+     */
+    MAP_REDUCE;
 
     public static OverflowPolicy parse(String text) {
         String key = text.trim().toUpperCase(Locale.ROOT).replace('-', '_');
@@ -21,6 +28,6 @@ public enum OverflowPolicy {
                 return policy;
             }
         }
-        throw new IllegalArgumentException("unknown overflow policy '" + text + "'; use error, truncate_head or truncate_middle");
+        throw new IllegalArgumentException("unknown overflow policy '" + text + "'; use error, truncate_head, truncate_middle or map_reduce (summarize tasks)");
     }
 }

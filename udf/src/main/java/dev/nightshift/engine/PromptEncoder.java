@@ -74,7 +74,8 @@ final class PromptEncoder {
         int original = ids.length;
         if (ids.length > budget) {
             OverflowPolicy policy = prompt.options().overflow();
-            if (policy == OverflowPolicy.ERROR) {
+            // map_reduce is the task layer's: it splits a long document before the engine sees it, so here it is error.
+            if (policy == OverflowPolicy.ERROR || policy == OverflowPolicy.MAP_REDUCE) {
                 if (ids.length > contextLength - 1) {
                     return failed(pieces, ids.length, ErrorCode.CONTEXT_OVERFLOW.message("prompt of " + ids.length
                             + " tokens does not fit the model's context of " + contextLength + " tokens; shorten the text, "

@@ -27,6 +27,27 @@ public interface TextGenerator extends AutoCloseable {
     /** Token count of a text as this model would see it (no BOS, no chat template). */
     int countTokens(String text);
 
+    /**
+     * Where each token of a document text starts (String indices, never decreasing): what the map-reduce summary's
+     * chunker cuts at. The default counts white-space separated words as tokens, as the test fakes do.
+     */
+    default int[] tokenStarts(String text) {
+        java.util.regex.Matcher word = java.util.regex.Pattern.compile("\\S+").matcher(text);
+        List<Integer> starts = new java.util.ArrayList<>();
+        while (word.find()) {
+            starts.add(word.start());
+        }
+        return starts.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /**
+     * Tokens a prompt takes as the model sees it (chat template and BOS included, before any overflow policy), so a
+     * task can tell whether it fits the context. The default counts the prompt's text.
+     */
+    default int promptTokens(Prompt prompt) {
+        return countTokens(prompt.text());
+    }
+
     @Override
     void close();
 }

@@ -262,6 +262,42 @@ public final class TextTokenizer implements AutoCloseable {
     }
 
     /**
+     * Where each token of a text starts, as {@code String} indices: the text encoded as a document (special-token
+     * text not matched, no BOS, as it is encoded after an instruction). Offsets never decrease and lie in
+     * {@code [0, text.length()]}; tokens that spell one character over several byte tokens share its start. The
+     * document chunker cuts at these offsets, so a cut never falls inside a token.
+     */
+    public int[] tokenStarts(String text) {
+        Objects.requireNonNull(text, "text");
+        String wellFormed = wellFormed(text);
+        ai.djl.huggingface.tokenizers.jni.CharSpan[] spans;
+        Lock read = lock.readLock();
+        read.lock();
+        try {
+            if (closed) {
+                throw new IllegalStateException("the tokenizer of " + modelDir + " is closed");
+            }
+            spans = plainNotFirst.encode(wellFormed, false, false).getCharTokenSpans();
+        } finally {
+            read.unlock();
+        }
+        // The Rust tokenizer counts characters (code points); Java strings count UTF-16 units.
+        boolean supplementary = wellFormed.codePointCount(0, wellFormed.length()) != wellFormed.length();
+        int[] starts = new int[spans.length];
+        int last = 0;
+        for (int i = 0; i < spans.length; i++) {
+            int start = spans[i] == null ? last : spans[i].getStart();
+            if (supplementary) {
+                int points = wellFormed.codePointCount(0, wellFormed.length());
+                start = wellFormed.offsetByCodePoints(0, Math.min(Math.max(start, 0), points));
+            }
+            last = Math.min(Math.max(start, last), text.length());
+            starts[i] = last;
+        }
+        return starts;
+    }
+
+    /**
      * Text for generated ids that may stop inside a character (a generation cut by {@code max_new_tokens}): the text of
      * the longest prefix of the ids whose last character is complete. Byte-level and byte-fallback tokenizers spell a
      * character over several tokens; decoding the cut run would turn it, and with byte fallback also the complete

@@ -2,6 +2,7 @@ package dev.nightshift.task;
 
 import dev.nightshift.engine.GenerationOptions;
 import dev.nightshift.engine.GenerationResult;
+import dev.nightshift.engine.OverflowPolicy;
 import dev.nightshift.engine.Prompt;
 import dev.nightshift.engine.TextGenerator;
 
@@ -57,17 +58,23 @@ public final class SummarizeTask extends Task {
 
     @Override
     public List<TaskOutput> run(TextGenerator engine, List<Prompt> prompts) {
+        if (generation().overflow() == OverflowPolicy.MAP_REDUCE) {
+            return new MapReduceSummary(this, engine).run(prompts);
+        }
         return GenerateTask.generate(engine, prompts, this::output);
     }
 
-    /** The generated text cut to {@code max_words}; the cut is a warning beside the engine's own. */
+    /**
+     * The generated text cut to {@code max_words}; the cut is a warning beside the engine's own. A summary made in one
+     * call is one chunk at depth 1.
+     */
     public TaskOutput output(GenerationResult result) {
         TaskOutput generated = GenerateTask.generated(result);
         if (generated.failed()) {
             return generated;
         }
         Trimmed trimmed = summary(generated.output(), maxWords);
-        return generated.parsed(trimmed.text(), null, trimmed.warning());
+        return generated.parsed(trimmed.text(), null, trimmed.warning()).withDetails(TaskOutput.Details.summary(1, 1));
     }
 
     /**

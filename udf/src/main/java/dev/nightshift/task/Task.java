@@ -42,8 +42,20 @@ public abstract sealed class Task implements Serializable
         } catch (IllegalArgumentException e) {
             throw new TaskOptionException("prompt", e.getMessage());
         }
+        if (generation.overflow() == OverflowPolicy.MAP_REDUCE && type() != TaskType.SUMMARIZE) {
+            throw new TaskOptionException(OVERFLOW_KEY, overflowMisuse(type()));
+        }
         this.prompt = written;
         this.generation = generation;
+    }
+
+    /** The config key of the overflow policy, relative to a task. */
+    public static final String OVERFLOW_KEY = "generation.overflow";
+
+    /** Why {@code map_reduce} is refused for a kind other than summarize, and what to use instead. */
+    public static String overflowMisuse(TaskType type) {
+        return "map_reduce applies to summarize tasks only; a " + type.id() + " task takes error, truncate_head or "
+                + "truncate_middle";
     }
 
     /** The kind of this task. */

@@ -40,7 +40,9 @@ import java.util.concurrent.Future;
                 "  bin/nightshift bench --model models/stories260K --batch-sizes 1,8 \\",
                 "      --prompt-tokens 64 --new-tokens 32",
                 "  bin/nightshift bench --random small \\",
-                "      --json-schema conf/bench/invoice.schema.json"})
+                "      --json-schema conf/bench/invoice.schema.json",
+                "  bin/nightshift bench --random small --batch-sizes 1 --prefix-tokens 0 \\",
+                "      --classify-rows 32 --summary-tokens 10000"})
 final class BenchCommand implements Callable<Integer> {
 
     @Spec
@@ -89,6 +91,27 @@ final class BenchCommand implements Callable<Integer> {
             + "schema against unconstrained decoding of the same number of tokens, at each batch size.")
     Path jsonSchema;
 
+    @Option(names = "--classify-rows", defaultValue = "0", description = "Also classify this many documents by label "
+            + "scoring and by generating a few tokens and parsing the label: docs/s of both, invalid naive answers "
+            + "(default: ${DEFAULT-VALUE}, skip).")
+    int classifyRows;
+
+    @Option(names = "--classify-tokens", defaultValue = "128", description = "Tokens per document of --classify-rows "
+            + "(default: ${DEFAULT-VALUE}).")
+    int classifyTokens;
+
+    @Option(names = "--summary-tokens", defaultValue = "0", description = "Also summarize one document of about this many "
+            + "tokens under overflow map_reduce: chunks, depth, tokens, wall time (default: ${DEFAULT-VALUE}, skip).")
+    int summaryTokens;
+
+    @Option(names = "--summary-new-tokens", defaultValue = "96", description = "max_new_tokens of each summary of "
+            + "--summary-tokens (default: ${DEFAULT-VALUE}, the summarize task's).")
+    int summaryNewTokens;
+
+    @Option(names = "--executor-hour-usd", defaultValue = "0", description = "Price of an executor-hour, for the cost of "
+            + "--summary-tokens (default: ${DEFAULT-VALUE}, no cost line).")
+    double executorHourUsd;
+
     /** The token counts in use, fitted to the model once it is open. */
     private BenchSizes sizes;
 
@@ -98,6 +121,11 @@ final class BenchCommand implements Callable<Integer> {
             throw new UserError.Usage("give exactly one of --model or --random");
         }
         SettingRange.THREADS.require("--threads", threads);
+        SettingRange.MAX_NEW_TOKENS.require("--summary-new-tokens", summaryNewTokens);
+        if (classifyRows < 0 || summaryTokens < 0 || classifyTokens < 1 || executorHourUsd < 0) {
+            throw new UserError.Usage("--classify-rows, --summary-tokens and --executor-hour-usd must be 0 or more, "
+                    + "--classify-tokens at least 1");
+        }
         PrintWriter out = spec.commandLine().getOut();
         Path folder = model;
         Path temporary = null;
@@ -165,6 +193,12 @@ final class BenchCommand implements Callable<Integer> {
             }
             if (jsonSchema != null) {
                 constrained(engine, vocab, Files.readString(jsonSchema), out);
+            }
+            if (classifyRows > 0) {
+                TaskBench.classify(engine, classifyRows, classifyTokens, out);
+            }
+            if (summaryTokens > 0) {
+                TaskBench.mapReduce(engine, summaryTokens, summaryNewTokens, executorHourUsd, out);
             }
             out.printf(Locale.ROOT, "peak RSS %.0f MiB%n", peakRssBytes() / 1048576.0);
         } finally {

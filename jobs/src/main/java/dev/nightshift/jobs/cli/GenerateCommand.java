@@ -95,8 +95,13 @@ final class GenerateCommand implements Callable<Integer> {
         SettingRange.TOP_K.require("--top-k", topK);
         SettingRange.TOP_P.require("--top-p", topP);
         SettingRange.REPETITION_PENALTY.require("--repetition-penalty", repetitionPenalty);
+        OverflowPolicy policy = OverflowPolicy.parse(overflow);
+        if (policy == OverflowPolicy.MAP_REDUCE) {
+            throw new UserError.Usage("--overflow map_reduce applies to summarize tasks of a job; generate takes error, "
+                    + "truncate_head or truncate_middle");
+        }
         GenerationOptions base = new GenerationOptions(maxNewTokens, temperature, topK, topP, repetitionPenalty, seed, stops,
-                OverflowPolicy.parse(overflow));
+                policy);
         List<Prompt> rows = new ArrayList<>();
         for (int i = 0; i < texts.size(); i++) {
             rows.add(new Prompt(texts.get(i), "", chat, base.withSeed(seed + i)));

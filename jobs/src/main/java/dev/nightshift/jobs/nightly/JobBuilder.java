@@ -455,6 +455,9 @@ public final class JobBuilder {
         } catch (IllegalArgumentException e) {
             throw JobSettingException.of(at + ".overflow", e.getMessage());
         }
+        if (overflow == OverflowPolicy.MAP_REDUCE && type != TaskType.SUMMARIZE) {
+            throw JobSettingException.of(at + ".overflow", Task.overflowMisuse(type));
+        }
         try {
             return new GenerationOptions(maxNewTokens, temperature, topK, topP, repetition, seed, o.stop, overflow);
         } catch (IllegalArgumentException e) {

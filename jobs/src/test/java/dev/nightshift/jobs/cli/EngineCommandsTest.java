@@ -75,6 +75,23 @@ class EngineCommandsTest {
     }
 
     @Test
+    void benchComparesLabelScoringWithNaiveGenerationAndSummarizesALongDocument() {
+        // stories260K writes text; a random model's byte tokens decode to replacement characters that re-encode longer,
+        // so its summaries of summaries need not shrink
+        ConvertCommandTest.Outcome outcome = run("bench", "--model", stories.toString(), "--batch-sizes", "1", "--prompt-tokens",
+                "16", "--new-tokens", "4", "--repeat", "1", "--prefix-tokens", "0", "--classify-rows", "3", "--classify-tokens",
+                "20", "--summary-tokens", "1200", "--executor-hour-usd", "0.5");
+        assertEquals(0, outcome.code(), outcome.err());
+        assertTrue(outcome.out().matches("(?s).*classify \\(3 documents of ~20 tokens, 4 labels\\): label scoring [0-9.]+ "
+                + "docs/s \\(0 failed\\); naive generate 4 tokens then parse [0-9.]+ docs/s, [0-3] of 3 answers .*"),
+                outcome.out());
+        // stories260K's context is 512 tokens: a 1,200-token document takes several chunks
+        assertTrue(outcome.out().matches("(?s).*map-reduce summary of a 1[0-9]{3}-token document \\(context 512, "
+                + "max_new_tokens 96\\): [2-9] chunks, depth [2-4], [0-9]+ prompt \\+ [0-9]+ completion tokens, [0-9.]+ s, "
+                + "\\$[0-9.]+ at \\$0.50 per executor-hour; per 10k document tokens [0-9.]+ s\n.*"), outcome.out());
+    }
+
+    @Test
     void benchComparesConstrainedWithUnconstrainedDecoding() {
         ConvertCommandTest.Outcome outcome = run("bench", "--random", "tiny", "--batch-sizes", "1,2", "--prompt-tokens", "16",
                 "--new-tokens", "24", "--repeat", "1", "--prefix-tokens", "0",

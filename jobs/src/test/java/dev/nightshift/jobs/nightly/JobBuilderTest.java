@@ -239,4 +239,16 @@ class JobBuilderTest {
         String typo = yamlError("labels: [a, b]", "labels: [a, b]\n    multi_label: {treshold: 0.3}");
         assertTrue(typo.contains("unknown key 'treshold'"), typo);
     }
+
+    @Test
+    void mapReduceOverflowIsForSummarizeTasksOnly() {
+        JobConfig summarize = JobConfigLoader.parse(YAML.replace("temperature: 0.7", "temperature: 0.7\n      overflow: map_reduce"),
+                "job.yaml");
+        assertEquals(dev.nightshift.engine.OverflowPolicy.MAP_REDUCE,
+                summarize.tasks().get(1).generation().overflow());
+        String wrong = yamlError("labels: [a, b]", "labels: [a, b]\n    generation: {overflow: map_reduce}");
+        assertTrue(wrong.startsWith("job.yaml line "), wrong);
+        assertTrue(wrong.contains("tasks[0].generation.overflow: map_reduce applies to summarize tasks only; a classify "
+                + "task takes error, truncate_head or truncate_middle"), wrong);
+    }
 }
