@@ -36,7 +36,7 @@ import java.util.SplittableRandom;
 public final class KnownAnswerModel {
 
     private static final int DIM = 256;
-    private static final float STRENGTH = 1.6f;    // a taught successor's logit: 1.6 * 16 = 25.6 above the rest
+    private static final float STRENGTH = 2.4f;    // a taught successor's logit: about 2.4 * 16 / 0.79 = 49 above the rest
     private static final float SHARED = 0.25f;     // how much of u each embedding holds
 
     private final TextTokenizer tokenizer;
@@ -90,25 +90,46 @@ public final class KnownAnswerModel {
     }
 
     /**
-     * The tokens {@code text} is split into, after a space or right after other text (as the tokenizer splits it in
-     * each case), get {@code logit} added after any token: the model prefers them wherever they are allowed, however
-     * the text before was tokenized.
+     * The first token of {@code text} glued to what precedes it (right after other text or a quote; not the
+     * tokenizer's space-prefixed variant) gets {@code logit} added after any token: the model starts {@code text}
+     * wherever it is allowed to. The rest of the text needs {@link #within}.
      */
     public KnownAnswerModel prefer(String text, float logit) {
-        java.util.Set<Integer> tokens = new java.util.LinkedHashSet<>();
-        for (String context : new String[]{"a ", "a", "\"", ": "}) {
+        java.util.Set<Integer> starts = new java.util.LinkedHashSet<>();
+        splits(text, "a", "\"").forEach(tokens -> starts.add(tokens.get(0)));
+        starts.forEach(token -> bias.put(token, logit));
+        return this;
+    }
+
+    /** Each token of {@code text} is followed by the next, in each way {@link #prefer} splits it. */
+    public KnownAnswerModel within(String text) {
+        for (List<Integer> tokens : splits(text, "a ", "a", "\"", ": ")) {
+            for (int i = 0; i + 1 < tokens.size(); i++) {
+                next.put(tokens.get(i), tokens.get(i + 1));
+            }
+        }
+        return this;
+    }
+
+    /** The tokens of {@code text} after each context, as the tokenizer splits {@code context + text}. */
+    private List<List<Integer>> splits(String text, String... contexts) {
+        List<List<Integer>> out = new ArrayList<>();
+        for (String context : contexts) {
             long[] before = tokenizer.encode(context);
             long[] all = tokenizer.encode(context + text);
             int shared = 0;
             while (shared < before.length && shared < all.length && before[shared] == all[shared]) {
                 shared++;
             }
+            List<Integer> tokens = new ArrayList<>();
             for (int i = shared; i < all.length; i++) {
                 tokens.add((int) all[i]);
             }
+            if (!tokens.isEmpty()) {
+                out.add(tokens);
+            }
         }
-        tokens.forEach(token -> bias.merge(token, logit, Float::sum));
-        return this;
+        return out;
     }
 
     /** Converts the taught model (fp32, one layer) into {@code folder}. */
