@@ -26,8 +26,8 @@ import java.util.Set;
  *       (a property may be {@code null} only where its type allows it). Objects nest. {@code additionalProperties}
  *       is accepted and needs nothing: no other key is ever written.</li>
  *   <li>{@code "string"} (no control characters; escapes {@code \" \\ \/ \b \f \n \r \t}), {@code "string"} with
- *       {@code "format": "date"} (YYYY-MM-DD, month 01–12, day 01–31; whether the day exists in that month is the reader's check,
- *       as {@code ExtractTask} does), {@code "integer"} (at most 18 digits, so it
+ *       {@code "format": "date"} (YYYY-MM-DD, only days that exist: February 29 in leap years only;
+ *       {@code ExtractTask} checks it again), {@code "integer"} (at most 18 digits, so it
  *       fits a long), {@code "number"} (JSON's number syntax, at most 18 integer and 15 fraction digits and a
  *       two-digit exponent, so every number is a finite double),
  *       {@code "boolean"}, {@code "null"}, a list of types with {@code "null"} ({@code ["string", "null"]}),
@@ -177,16 +177,17 @@ public final class JsonSchemaGrammar {
         return Operations.concatenate(List.of(Automata.makeChar('"'), Operations.repeat(character), Automata.makeChar('"')));
     }
 
-    /** "YYYY-MM-DD" with month 01–12 and day 01–31 (whether that day exists is checked by the reader of the value). */
+    /**
+     * "YYYY-MM-DD" of a day that exists in the proleptic Gregorian calendar (as {@code java.time.LocalDate} reads
+     * it): days 01–28 in any month, 29–30 outside February, 31 in the seven long months, and February 29 in leap years
+     * only (divisible by 4; centuries only when divisible by 400, year 0000 included).
+     */
     private static Automaton date() {
-        Automaton digit = Automata.makeCharRange('0', '9');
-        Automaton month = union(List.of(Operations.concatenate(Automata.makeChar('0'), Automata.makeCharRange('1', '9')),
-                Operations.concatenate(Automata.makeChar('1'), Automata.makeCharRange('0', '2'))));
-        Automaton day = union(List.of(Operations.concatenate(Automata.makeChar('0'), Automata.makeCharRange('1', '9')),
-                Operations.concatenate(Automata.makeCharRange('1', '2'), digit),
-                Operations.concatenate(Automata.makeChar('3'), Automata.makeCharRange('0', '1'))));
-        return Operations.concatenate(List.of(Automata.makeChar('"'), Operations.repeat(digit, 4, 4), Automata.makeChar('-'),
-                month, Automata.makeChar('-'), day, Automata.makeChar('"')));
+        String leapYear = "([0-9][0-9](0[48]|[2468][048]|[13579][26])|(0[048]|[2468][048]|[13579][26])00)";
+        String day = "[0-9]{4}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)"
+                + "|" + leapYear + "-02-29";
+        return Operations.concatenate(List.of(Automata.makeChar('"'),
+                new org.apache.lucene.util.automaton.RegExp(day).toAutomaton(), Automata.makeChar('"')));
     }
 
     private static Automaton integer() {

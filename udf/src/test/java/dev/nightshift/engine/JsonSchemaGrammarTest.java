@@ -56,6 +56,18 @@ class JsonSchemaGrammarTest {
         assertFalse(accepts(grammar, valid.replace("\"vendor\": \"x\"", "\"vendor\": null")), "required string");
         assertFalse(accepts(grammar, valid.replace("closed", "pending")), "enum");
         assertFalse(accepts(grammar, valid.replace("2026-02-28", "2026-13-01")), "month");
+        // only days that exist: what the grammar allows, java.time reads (found: a random model wrote 0927-02-31)
+        for (String day : new String[]{"2026-12-31", "2024-02-29", "2000-02-29", "0000-02-29", "1904-02-29", "2026-04-30",
+                "0001-01-01", "9999-12-31"}) {
+            assertTrue(accepts(grammar, valid.replace("2026-02-28", day)), day);
+            java.time.LocalDate.parse(day);
+        }
+        for (String day : new String[]{"0927-02-31", "2026-02-29", "1900-02-29", "2100-02-29", "2026-04-31", "2026-06-31",
+                "2026-00-10", "2026-01-00", "2026-01-32"}) {
+            assertFalse(accepts(grammar, valid.replace("2026-02-28", day)), day);
+            org.junit.jupiter.api.Assertions.assertThrows(java.time.format.DateTimeParseException.class,
+                    () -> java.time.LocalDate.parse(day), day);
+        }
         assertFalse(accepts(grammar, valid.replace("\"x\"", "\"a\nb\"")), "raw newline in a string");
         assertFalse(accepts(grammar, valid.replace("\"x\"", "\"\\q\"")), "unknown escape");
         assertFalse(accepts(grammar, valid.replace("\"amount\": 1, \"lines\"", "\"lines\"")), "missing property");
