@@ -113,7 +113,9 @@ public final class CandidateFile {
         }
         String label = text(node, "label", where);
         String output = text(node, "output", where);
-        return new Prediction(id.asText(), output != null ? output : label, label, labels, number(node, "score", where),
+        // classify: a candidate that gives only "output" answers with it as its label
+        return new Prediction(id.asText(), output != null ? output : label, label != null ? label : output, labels,
+                number(node, "score", where),
                 fieldsText, whole(node, "prompt_tokens", where), whole(node, "output_tokens", where),
                 node.hasNonNull("latency_ms") ? (long) number(node, "latency_ms", where).doubleValue() : null,
                 text(node, "error", where));

@@ -14,7 +14,6 @@ import java.io.StringReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -132,9 +131,5 @@ public record EvalSettings(Integer sample, String output, int calibrationBins, M
 
     private static JobConfigException error(String file, Node node, String setting, String message) {
         return new JobConfigException(file + " line " + (node.getStartMark().getLine() + 1) + ": " + setting + ": " + message);
-    }
-
-    static List<String> gateNames() {
-        return QualityGates.KNOWN;
     }
 }

@@ -5,7 +5,6 @@ import dev.nightshift.jobs.nightly.JobConfig;
 import dev.nightshift.task.TaskType;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -236,11 +235,5 @@ public final class Evaluation {
                         : "configured: " + String.join(", ", configured)));
             }
         }
-    }
-
-    static Map<String, Double> asMap(List<Metric> metrics) {
-        Map<String, Double> map = new LinkedHashMap<>();
-        metrics.forEach(m -> map.put(m.name(), m.value()));
-        return map;
     }
 }

@@ -15,9 +15,10 @@ import java.util.Map;
  * <p>Tokenization (rouge-score's {@code tokenize.py}): lowercase; every character outside {@code [a-z0-9]} becomes a
  * space; split on white space; with stemming, tokens longer than 3 characters are Porter-stemmed. Stemming uses
  * Snowball's implementation of the original Porter algorithm ({@code org.tartarus.snowball.ext.PorterStemmer} in
- * lucene-analysis-common); rouge-score uses NLTK's {@code PorterStemmer} in its original-algorithm mode, which agrees
- * on rouge-score's own test texts ({@code RougeTest}); NLTK's default NLTK_EXTENSIONS mode differs on a few words
- * (e.g. {@code -ies}/{@code -ly} endings), so scores from older NLTK settings can differ in the third decimal.
+ * lucene-analysis-common). rouge-score calls NLTK's {@code PorterStemmer()} in its default {@code NLTK_EXTENSIONS}
+ * mode, which adds a few departures from the original algorithm (irregular forms such as "dying" or "skies", and
+ * some suffix rules); on rouge-score's own test texts both give the same scores ({@code RougeTest}), on text with
+ * such words a score can differ slightly.
  *
  * <p>Scores: precision = overlap / prediction n-grams, recall = overlap / reference n-grams (counts clipped per
  * n-gram), F = 2PR / (P + R), 0 when either side has no n-grams. ROUGE-L uses the longest common subsequence of the

@@ -36,6 +36,7 @@ class EvalInputsTest {
         Map<String, Prediction> p = CandidateFile.read(file);
         assertEquals(List.of("a", "7", "b"), List.copyOf(p.keySet()));
         assertEquals(new Prediction("a", "Sports", "Sports", List.of(), 0.9, null, 120, 2, 480L, null), p.get("a"));
+        assertEquals("World", CandidateFile.parse("{\"id\": \"c\", \"output\": \"World\"}", "x").label());
         assertEquals("{\"company\":\"Acme\"}", p.get("7").fields());
         assertTrue(p.get("b").failed());
     }
