@@ -557,7 +557,7 @@ public final class JobBuilder {
     }
 
     /** Relative local paths are resolved against the working directory; paths with a URI scheme are kept. */
-    static String localPath(String value) {
+    public static String localPath(String value) {
         if (value == null || SCHEME.matcher(value).matches()) {
             return value;
         }

@@ -92,6 +92,7 @@ public final class JobConfigLoader {
         output(top.section("output", true));
         run(top.section("run", false));
         prices(top.section("prices", false));
+        top.has("eval");   // the eval command's settings, read by dev.nightshift.jobs.eval.EvalSettings
         top.finish();
         job.configHash(Sha256.hex(yaml.getBytes(StandardCharsets.UTF_8))).locations(new JobConfig.Locations(file, lines));
         try {

@@ -51,11 +51,10 @@ final class SourceDocuments {
     }
 
     /**
-     * The source as (doc_id, text, title?, extra columns...), all strings, filter applied. Column names are taken
-     * literally (back-quoted), so no config value reaches SQL except {@code source.filter}, which is parsed as a
-     * single expression.
+     * The source's rows as stored (every column), files checked and {@code source.filter} applied: what {@link #read()}
+     * selects from, and what {@code eval} samples its labelled documents from.
      */
-    Dataset<Row> read() {
+    Dataset<Row> raw() {
         JobConfig.Source source = config.source();
         TableRef ref = source.table();
         Dataset<Row> raw;
@@ -106,6 +105,18 @@ final class SourceDocuments {
                         + "' is not a valid condition on the source: " + Reason.of(e), e);
             }
         }
+        return raw;
+    }
+
+    /**
+     * The source as (doc_id, text, title?, extra columns...), all strings, filter applied. Column names are taken
+     * literally (back-quoted), so no config value reaches SQL except {@code source.filter}, which is parsed as a
+     * single expression.
+     */
+    Dataset<Row> read() {
+        JobConfig.Source source = config.source();
+        Dataset<Row> raw = raw();
+        List<String> available = List.of(raw.columns());
         List<Column> columns = new ArrayList<>();
         columns.add(SqlNames.column(column(available, source.id(), "source.id")).cast("string").as(ID));
         columns.add(SqlNames.column(column(available, source.text(), "source.text")).cast("string").as(TEXT));
