@@ -19,7 +19,7 @@ final class ReportFixtures {
 
     static JobConfig.Task classify() {
         return new JobConfig.Task("topic", TaskType.CLASSIFY, TaskType.CLASSIFY.defaultPrompt(), "auto", LABELS, List.of(),
-                0, false, GenerationOptions.greedy(1));
+                0, dev.nightshift.task.ClassifyOptions.NONE, GenerationOptions.greedy(1));
     }
 
     static EvalReport report(List<QualityGates.Outcome> gates) {
