@@ -21,13 +21,16 @@ final class LabelScorer {
     /** What runs the prompts: the model itself (an {@link OnnxDecoder} per prompt and one per fork). */
     private final DecoderFactory decoders;
     private final TextTokenizer tokenizer;
+    private final LabelContinuations continuations;
     private final int[] endIds;
     private final java.util.Map<String, int[]> endIdsByOptions = new java.util.HashMap<>();
 
-    LabelScorer(DecoderModel model, TextTokenizer tokenizer) {
+    /** @param continuations the engine's label ids after prompts, cached per prompt ending (so per task) */
+    LabelScorer(DecoderModel model, TextTokenizer tokenizer, LabelContinuations continuations) {
         this.model = model;
         this.decoders = model;
         this.tokenizer = tokenizer;
+        this.continuations = continuations;
         this.endIds = model.eosIds;
     }
 
@@ -196,25 +199,13 @@ final class LabelScorer {
         return "";
     }
 
-    /** The answer's ids as they follow this prompt: the tail of encode(prompt + answer) when it extends the prompt's ids. */
+    /** The answer's ids as they follow this prompt ({@link LabelContinuations}: exact, computed once per task). */
     private int[] continuation(int[] promptIds, List<TextTokenizer.Piece> pieces, String answer) {
-        List<TextTokenizer.Piece> joined = new java.util.ArrayList<>(pieces);
-        joined.add(new TextTokenizer.Piece(answer, false));
-        int[] all = LlmEngine.toInts(tokenizer.encode(joined));
-        boolean extendsPrompt = all.length > promptIds.length;
-        for (int i = 0; extendsPrompt && i < promptIds.length; i++) {
-            extendsPrompt = all[i] == promptIds[i];
-        }
-        if (extendsPrompt) {
-            return java.util.Arrays.copyOfRange(all, promptIds.length, all.length);
-        }
-        return alone(answer);
+        return continuations.after(promptIds, pieces, answer);
     }
 
     /** A text's ids on their own, without BOS and with special-token text as plain text. */
     private int[] alone(String text) {
-        int[] ids = LlmEngine.toInts(tokenizer.encode(List.of(new TextTokenizer.Piece(text, false))));
-        int skip = tokenizer.addsBos() && ids.length > 0 ? 1 : 0;
-        return java.util.Arrays.copyOfRange(ids, skip, ids.length);
+        return continuations.alone(text);
     }
 }

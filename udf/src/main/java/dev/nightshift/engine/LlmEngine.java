@@ -51,10 +51,13 @@ public final class LlmEngine implements TextGenerator {
     private final Map<String, TokenConstraint> constraints = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile TokenBytes vocabulary;
     private volatile String vocabularyProblem;
+    /** Label ids after prompts, computed once per prompt ending: once per classify task, not per row. */
+    private final LabelContinuations labelContinuations;
 
     private LlmEngine(DecoderModel model, TextTokenizer tokenizer, EngineOptions options, ModelInfo info) {
         this.model = model;
         this.tokenizer = tokenizer;
+        this.labelContinuations = new LabelContinuations(tokenizer);
         this.options = options;
         this.info = info;
         ChatTemplate template = null;
@@ -203,12 +206,17 @@ public final class LlmEngine implements TextGenerator {
         }
     }
 
+    /** How many (prompt, label) pairs label scoring has tokenized in full; the rest reused a task's ids. */
+    long labelEncodings() {
+        return labelContinuations.encoded();
+    }
+
     @Override
     public List<LabelScores> classify(List<Prompt> prompts, List<String> labels) {
         if (labels == null || labels.isEmpty()) {
             throw new IllegalArgumentException("classify needs at least one label");
         }
-        LabelScorer scorer = new LabelScorer(model, tokenizer);
+        LabelScorer scorer = new LabelScorer(model, tokenizer, labelContinuations);
         int reserve = scorer.longestAnswerBound(labels);
         LabelScores[] scores = new LabelScores[prompts.size()];
         List<LabelScorer.Candidates> runnable = new ArrayList<>();
