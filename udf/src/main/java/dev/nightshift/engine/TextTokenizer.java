@@ -282,14 +282,26 @@ public final class TextTokenizer implements AutoCloseable {
             read.unlock();
         }
         // The Rust tokenizer counts characters (code points); Java strings count UTF-16 units.
-        boolean supplementary = wellFormed.codePointCount(0, wellFormed.length()) != wellFormed.length();
+        int points = wellFormed.codePointCount(0, wellFormed.length());
+        // code point -> UTF-16 index, built once (a per-token walk from the start made long texts with an emoji quadratic)
+        int[] unitOf = null;
+        if (points != wellFormed.length()) {
+            unitOf = new int[points + 1];
+            for (int point = 0, unit = 0; point < points; point++) {
+                unitOf[point] = unit;
+                unit += Character.charCount(wellFormed.codePointAt(unit));
+            }
+            unitOf[points] = wellFormed.length();
+        }
         int[] starts = new int[spans.length];
         int last = 0;
         for (int i = 0; i < spans.length; i++) {
-            int start = spans[i] == null ? last : spans[i].getStart();
-            if (supplementary) {
-                int points = wellFormed.codePointCount(0, wellFormed.length());
-                start = wellFormed.offsetByCodePoints(0, Math.min(Math.max(start, 0), points));
+            int start = last;
+            if (spans[i] != null) {
+                start = spans[i].getStart();
+                if (unitOf != null) {
+                    start = unitOf[Math.min(Math.max(start, 0), points)];
+                }
             }
             last = Math.min(Math.max(start, last), text.length());
             starts[i] = last;

@@ -38,6 +38,7 @@ public final class ClassifyTask extends Task {
     private final boolean calibrate;
     /** With a label column: the index of the prompt part that shows the row's labels, else -1. */
     private final int labelsPart;
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
     /** The measured prior per model fingerprint and chat flag; measured once per task object (per Spark partition). */
     private transient volatile Map<String, double[]> priors;
 
@@ -192,7 +193,7 @@ public final class ClassifyTask extends Task {
         List<String> items = new ArrayList<>();
         if (list.startsWith("[") && list.endsWith("]")) {
             try {
-                for (com.fasterxml.jackson.databind.JsonNode item : new com.fasterxml.jackson.databind.ObjectMapper().readTree(list)) {
+                for (com.fasterxml.jackson.databind.JsonNode item : JSON.readTree(list)) {
                     items.add(item.asText());
                 }
             } catch (java.io.IOException notJson) {
@@ -204,10 +205,10 @@ public final class ClassifyTask extends Task {
         }
         java.util.Set<String> wanted = new java.util.HashSet<>();
         for (String item : items) {
-            String label = described(item.strip());
+            String label = item.strip();
             if (!labels.contains(label)) {
                 throw new IllegalArgumentException(ErrorCode.BAD_LABELS.message("label_column " + column + " names '"
-                        + item.strip() + "', which is not one of the labels " + labels));
+                        + label + "', which is not one of the labels " + labels));
             }
             wanted.add(label);
         }
@@ -218,14 +219,36 @@ public final class ClassifyTask extends Task {
         return labels.stream().filter(wanted::contains).toList();
     }
 
-    /** A label as shown in a prompt, without its description (so shown lists read back). */
-    private String described(String shown) {
-        for (Map.Entry<String, String> entry : options.descriptions().entrySet()) {
-            if (shown.equals(entry.getKey() + " (" + entry.getValue() + ")")) {
-                return entry.getKey();
-            }
+    /**
+     * The labels a row's {labels} part shows, read back exactly: the part is {@link #described} of a subset in
+     * configured order, so it is matched label by label against each label's shown form (a description may hold
+     * commas), backtracking where one shown form is a prefix of another.
+     *
+     * @throws IllegalArgumentException {@code [BAD_LABELS]} when the text is not such a list
+     */
+    List<String> shownLabels(String shown) {
+        List<String> out = new ArrayList<>();
+        if (!readShown(shown, 0, 0, out)) {
+            throw new IllegalArgumentException(ErrorCode.BAD_LABELS.message("the row's labels '" + shown
+                    + "' are not a list of the labels " + labels));
         }
-        return shown;
+        return out;
+    }
+
+    private boolean readShown(String shown, int at, int fromLabel, List<String> out) {
+        for (int i = fromLabel; i < labels.size(); i++) {
+            String form = described(List.of(labels.get(i)), options);
+            if (!shown.startsWith(form, at)) {
+                continue;
+            }
+            int end = at + form.length();
+            out.add(labels.get(i));
+            if (end == shown.length() || (shown.startsWith(", ", end) && readShown(shown, end + 2, i + 1, out))) {
+                return true;
+            }
+            out.remove(out.size() - 1);
+        }
+        return false;
     }
 
     @Override
@@ -250,7 +273,7 @@ public final class ClassifyTask extends Task {
             }
             if (!score.failed() && labelsPart >= 0) {
                 try {
-                    score = restricted(score, allowed(prompts.get(i).parts().get(labelsPart).text()));
+                    score = restricted(score, shownLabels(prompts.get(i).parts().get(labelsPart).text()));
                 } catch (IllegalArgumentException e) {
                     out.add(TaskOutput.failed(e.getMessage(), score.promptTokens(), 0, null, score.warning(), 0));
                     continue;

@@ -90,13 +90,13 @@ class ClassifyOptionsTest {
 
     @Test
     void aLabelColumnGivesEachRowItsOwnLabels() {
-        ClassifyTask task = task(null, new ClassifyOptions(Map.of("tech", "computers"), List.of(), null, null, "allowed",
+        ClassifyTask task = task(null, new ClassifyOptions(Map.of("tech", "computers, phones"), List.of(), null, null, "allowed",
                 false));
         assertEquals(Map.of("labels", "allowed"), task.placeholderColumns());
         // every form a column gives: Spark's text of an array, a JSON array, a comma list; shown in configured order
-        assertEquals("politics, tech (computers)", task.renderValue("labels", "[tech, politics]"));
-        assertEquals("politics, tech (computers)", task.renderValue("labels", "[\"tech\", \"politics\"]"));
-        assertEquals("sports, tech (computers)", task.renderValue("labels", " tech ,sports"));
+        assertEquals("politics, tech (computers, phones)", task.renderValue("labels", "[tech, politics]"));
+        assertEquals("politics, tech (computers, phones)", task.renderValue("labels", "[\"tech\", \"politics\"]"));
+        assertEquals("sports, tech (computers, phones)", task.renderValue("labels", " tech ,sports"));
         assertEquals("a document", task.renderValue("text", "a document"), "other placeholders pass through");
         for (String bad : new String[]{null, " ", "[]", "tech, weather"}) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> task.renderValue("labels", bad));
@@ -106,7 +106,11 @@ class ClassifyOptionsTest {
 
         Prompt twoLabels = prompt(task, "a new phone", "tech, politics");
         Prompt allLabels = prompt(task, "the match", "sports, politics, tech");
-        assertTrue(twoLabels.text().contains("as one of: politics, tech (computers)."), twoLabels.text());
+        assertTrue(twoLabels.text().contains("as one of: politics, tech (computers, phones)."), twoLabels.text());
+        // read back exactly, although the description holds a comma
+        assertEquals(List.of("politics", "tech"), task.shownLabels("politics, tech (computers, phones)"));
+        assertEquals(List.of("tech"), task.shownLabels("tech (computers, phones)"));
+        assertThrows(IllegalArgumentException.class, () -> task.shownLabels("tech (computers"));
         FixedGenerator engine = FixedGenerator.scoring(Map.of(
                 twoLabels.text(), scores(0.5, 0.3, 0.2),
                 allLabels.text(), scores(0.5, 0.3, 0.2)));

@@ -92,13 +92,16 @@ public final class CandidateFile {
             throw new JobConfigException(where + ": give the answer as \"output\", \"label\", \"labels\" or \"fields\" "
                     + "(or \"error\" for a failed row)");
         }
-        List<String> labels = new ArrayList<>();
+        List<String> labels = null;
         JsonNode labelsNode = node.get("labels");
         if (labelsNode != null && !labelsNode.isNull()) {
+            labels = new ArrayList<>();
             if (!labelsNode.isArray()) {
                 throw new JobConfigException(where + ": \"labels\" must be a list of strings");
             }
-            labelsNode.forEach(item -> labels.add(item.asText()));
+            for (JsonNode item : labelsNode) {
+                labels.add(item.asText());
+            }
         }
         JsonNode fields = node.get("fields");
         String fieldsText = null;

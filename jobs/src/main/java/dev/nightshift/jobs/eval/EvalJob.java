@@ -76,7 +76,7 @@ public final class EvalJob {
             recorded.put(candidate.getKey(), CandidateFile.read(candidate.getValue()));
         }
         EvalRunner runner = new EvalRunner(spark, config, task, options.goldColumn());
-        listener.stage("eval sample", sample + " documents by sha256(id), gold column " + options.goldColumn());
+        listener.stage("eval sample", "up to " + sample + " documents by sha256(id), gold column " + options.goldColumn());
         EvalRunner.Sample drawn = runner.sample(sample);
         Evaluation evaluation = new Evaluation(task, drawn.gold(), config.prices().apis(), settings.calibrationBins());
         QualityGates.checkApplicable(gates, evaluation.metricNames(), evaluation.kind());
@@ -86,9 +86,16 @@ public final class EvalJob {
         EvalRunner.OwnResults own;
         try {
             own = runner.run(drawn, scratch, listener, engines);
-        } finally {
-            runner.deleteScratch(scratch);
+        } catch (RuntimeException | Error failed) {
+            // the run's own failure is the one to report; a scratch folder left behind only costs space
+            try {
+                runner.deleteScratch(scratch);
+            } catch (RuntimeException cleanup) {
+                failed.addSuppressed(cleanup);
+            }
+            throw failed;
         }
+        runner.deleteScratch(scratch);
 
         // 3. Metrics, gates, tables, report.
         List<CandidateResult> results = new ArrayList<>();

@@ -131,9 +131,9 @@ public final class EvalRunner {
 
     /** A results row as a prediction, by column name; {@code labels} (multi-label) when the table has it. */
     static Prediction prediction(Row row, List<String> names) {
-        List<String> labels = new ArrayList<>();
+        List<String> labels = null;
         if (names.contains("labels") && !row.isNullAt(row.fieldIndex("labels"))) {
-            labels.addAll(row.getList(row.fieldIndex("labels")));
+            labels = new ArrayList<>(row.getList(row.fieldIndex("labels")));
         }
         String error = row.getAs("error");
         String code = row.getAs("error_code");

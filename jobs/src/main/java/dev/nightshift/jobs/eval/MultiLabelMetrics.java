@@ -24,8 +24,8 @@ public final class MultiLabelMetrics {
         if (p.failed()) {
             return Set.of();
         }
-        if (!p.labels().isEmpty()) {
-            return new LinkedHashSet<>(p.labels());
+        if (p.labels() != null) {
+            return new LinkedHashSet<>(p.labels());   // possibly empty: no label passed the threshold
         }
         return p.label() == null ? Set.of() : Set.of(p.label());
     }

@@ -21,12 +21,13 @@ public record Prediction(String docId, String output, String label, List<String>
                          Integer promptTokens, Integer outputTokens, Long latencyMs, String error) {
 
     public Prediction {
-        labels = labels == null ? List.of() : List.copyOf(labels);
+        // null: the answer carries no label set (single-label); empty: a multi-label answer where no label passed
+        labels = labels == null ? null : List.copyOf(labels);
     }
 
     /** A document the candidate has no answer for: an error for that candidate. */
     public static Prediction missing(String docId, String why) {
-        return new Prediction(docId, null, null, List.of(), null, null, null, null, null, why);
+        return new Prediction(docId, null, null, null, null, null, null, null, null, why);
     }
 
     public boolean failed() {

@@ -148,7 +148,8 @@ public final class JobConfigLoader {
             } catch (IllegalArgumentException e) {
                 throw t.error("type", e.getMessage());
             }
-            List<Object> labels = t.plainList(ClassifyTask.LABELS, type.optionKeys().contains(ClassifyTask.LABELS));
+            // labels are words: `True` stays `True` (as before labels could be maps; their prompt_hash depends on it)
+            List<Object> labels = t.plainList(ClassifyTask.LABELS, type.optionKeys().contains(ClassifyTask.LABELS), true);
             List<Object> examples = t.plainList(ClassifyOptions.EXAMPLES, false);
             Section multiLabel = t.section(ClassifyOptions.MULTI_LABEL, false);
             Double labelThreshold = multiLabel.has("threshold") ? multiLabel.decimal("threshold") : null;
@@ -404,6 +405,11 @@ public final class JobConfigLoader {
          * (YAML true/false), lists and maps in file order.
          */
         List<Object> plainList(String key, boolean required) {
+            return plainList(key, required, false);
+        }
+
+        /** As {@link #plainList(String, boolean)}; {@code asWritten}: scalars stay the text written, never booleans. */
+        List<Object> plainList(String key, boolean required, boolean asWritten) {
             Node value = value(key, required);
             if (value == null) {
                 return List.of();
@@ -416,27 +422,30 @@ public final class JobConfigLoader {
             }
             List<Object> items = new ArrayList<>();
             for (Node item : sequence.getValue()) {
-                items.add(plain(item));
+                items.add(plain(item, asWritten));
             }
             return items;
         }
 
-        private Object plain(Node node) {
+        private Object plain(Node node, boolean asWritten) {
             if (node instanceof SequenceNode sequence) {
                 List<Object> items = new ArrayList<>();
-                sequence.getValue().forEach(item -> items.add(plain(item)));
+                sequence.getValue().forEach(item -> items.add(plain(item, asWritten)));
                 return items;
             }
             if (node instanceof MappingNode mapping) {
                 Map<String, Object> map = new LinkedHashMap<>();
                 for (NodeTuple tuple : mapping.getValue()) {
-                    map.put(((ScalarNode) tuple.getKeyNode()).getValue(), plain(tuple.getValueNode()));
+                    map.put(((ScalarNode) tuple.getKeyNode()).getValue(), plain(tuple.getValueNode(), asWritten));
                 }
                 return map;
             }
             ScalarNode scalar = (ScalarNode) node;
             if (isNull(node)) {
                 return null;
+            }
+            if (asWritten) {
+                return scalar.getValue();
             }
             // YAML 1.1 also reads yes/no/on/off as booleans; only true/false become booleans here, the rest stays
             // text, so `values: [yes, no]` keeps its words and `required: yes` is refused by name

@@ -35,8 +35,10 @@ class EvalInputsTest {
                 """);
         Map<String, Prediction> p = CandidateFile.read(file);
         assertEquals(List.of("a", "7", "b"), List.copyOf(p.keySet()));
-        assertEquals(new Prediction("a", "Sports", "Sports", List.of(), 0.9, null, 120, 2, 480L, null), p.get("a"));
+        assertEquals(new Prediction("a", "Sports", "Sports", null, 0.9, null, 120, 2, 480L, null), p.get("a"));
         assertEquals("World", CandidateFile.parse("{\"id\": \"c\", \"output\": \"World\"}", "x").label());
+        assertEquals(List.of(), CandidateFile.parse("{\"id\": \"d\", \"label\": \"x\", \"labels\": []}", "x").labels(),
+                "an empty label set is kept empty (no label passed), not replaced by the label");
         assertEquals("{\"company\":\"Acme\"}", p.get("7").fields());
         assertTrue(p.get("b").failed());
     }

@@ -17,7 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class TaskMetricsTest {
 
     static Prediction label(String id, String label, double score) {
-        return new Prediction(id, label, label, List.of(), score, null, 10, 1, 100L, null);
+        return new Prediction(id, label, label, null, score, null, 10, 1, 100L, null);
     }
 
     static Prediction failed(String id) {
@@ -77,6 +77,13 @@ class TaskMetricsTest {
         // x: 2/(2+0+1) = 2/3; y: 2/(2+1+1) = 1/2; z: 1
         assertEquals((2.0 / 3 + 0.5 + 1) / 3, metric(m, "macro_f1"), 1e-15);
         assertEquals(0.25, metric(m, "subset_accuracy"), 0);
+
+        // a multi-label row where no label passed its threshold predicts nothing, even though label names the best
+        Prediction none = new Prediction("5", "x", "x", List.of(), 0.4, null, null, null, null, null);
+        assertEquals(Set.of(), MultiLabelMetrics.predicted(none));
+        assertEquals(Set.of("y"), MultiLabelMetrics.predicted(label("6", "y", 0.9)), "no label set: the label");
+        List<Metric> withNone = MultiLabelMetrics.compute(labels, List.of(Set.of("z")), List.of(none));
+        assertEquals(0.0, metric(withNone, "micro_f1"), 0, "no true positive, and x is not a false positive");
     }
 
     @Test

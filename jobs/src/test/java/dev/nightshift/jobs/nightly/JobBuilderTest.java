@@ -251,4 +251,13 @@ class JobBuilderTest {
         assertTrue(wrong.contains("tasks[0].generation.overflow: map_reduce applies to summarize tasks only; a classify "
                 + "task takes error, truncate_head or truncate_middle"), wrong);
     }
+
+    @Test
+    void labelsAreWordsAsWrittenSoTheirHashDoesNotChange() {
+        JobConfig yaml = JobConfigLoader.parse(YAML.replace("labels: [a, b]", "labels: [True, FALSE, yes]"), "job.yaml");
+        assertEquals(List.of("True", "FALSE", "yes"), yaml.tasks().get(0).labels());
+        assertEquals(new dev.nightshift.task.ClassifyTask(null, List.of("True", "FALSE", "yes"),
+                        yaml.tasks().get(0).generation()).promptHash(false),
+                yaml.tasks().get(0).definition().promptHash(false));
+    }
 }
