@@ -4,7 +4,7 @@
 -- MAGIC Reads the tables `nightshift eval` appends under its output folder (`eval.output.path` or `--output`):
 -- MAGIC `eval_summary` (one row per evaluation, candidate and metric) and `eval_rows` (one row per document and
 -- MAGIC candidate). Set the folder in the next cell; queries read it through Spark SQL's variable substitution
--- MAGIC (`${nightshift.eval}`), so the notebook also runs as plain SQL. `NotebooksTest` runs every statement here.
+-- MAGIC (`${nightshift.eval}`), so the notebook also runs as plain SQL. `NightlyWorkflowTest` runs every statement here.
 
 -- COMMAND ----------
 

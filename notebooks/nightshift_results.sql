@@ -5,7 +5,7 @@
 -- MAGIC two nights compared with Delta time travel. Reads the Delta tables the nightly job writes (`output.results` and
 -- MAGIC `output.runs` of its config). Set the paths in the next cell; every query reads them through Spark SQL's
 -- MAGIC variable substitution (`${nightshift.results}`), so the notebook also runs as plain SQL in `spark.sql`.
--- MAGIC `NotebooksTest` runs every statement here against tables a test run of the job wrote.
+-- MAGIC `NightlyWorkflowTest` runs every statement here against tables a test run of the job wrote.
 
 -- COMMAND ----------
 
