@@ -56,6 +56,9 @@ class NightlyWorkflowTest {
     @BeforeAll
     static void twoNights() throws Exception {
         spark = SparkSessions.getOrCreate("local[2]", dir.resolve("warehouse"));
+        // Tables of a few rows: one shuffle partition and one snapshot partition spare the 2-core box needless tasks.
+        spark.conf().set("spark.sql.shuffle.partitions", "1");
+        spark.conf().set("spark.databricks.delta.snapshotPartitions", "1");
         Path work = dir.resolve("work");
         // 64 wide, 2 layers, vocabulary 512 (a synthetic tokenizer), 1024 context: the demo's model, smaller.
         LlamaConfig shape = new LlamaConfig(64, 172, 2, 8, 4, 8, 512, 1024, 1e-5f, 10000, null, false, false, 1, new int[]{2});
@@ -76,6 +79,8 @@ class NightlyWorkflowTest {
         nightOneExit = cli(out, "workflow", "run", ROOT.resolve("conf/workflows/nightly.json").toString(), "--in-process",
                 "--param", "conf=" + conf, "--param", "work=" + work);
         nightOne = out.toString();
+        System.out.println("night one:\n" + nightOne.substring(nightOne.lastIndexOf("\ntask ") + 1));
+        long nightTwo = System.nanoTime();
         versionAfterNightOne = spark.sql("DESCRIBE HISTORY delta.`" + results() + "`").collectAsList().stream()
                 .mapToLong(r -> r.getLong(0)).max().orElseThrow();
 
@@ -89,6 +94,7 @@ class NightlyWorkflowTest {
             StringWriter night = new StringWriter();
             assertEquals(0, cli(night, "run", "--config", conf.resolve(name).toString()), night.toString());
         }
+        System.out.printf("night two: %.1f s%n", (System.nanoTime() - nightTwo) / 1e9);
     }
 
     @AfterAll
@@ -163,6 +169,7 @@ class NightlyWorkflowTest {
     static List<List<Row>> runNotebook(String name, Map<String, String> parameters) throws IOException {
         String text = Files.readString(ROOT.resolve("notebooks").resolve(name));
         assertTrue(text.startsWith("-- Databricks notebook source\n"), name + " is not in Databricks' source format");
+        long start = System.nanoTime();
         List<List<Row>> answers = new ArrayList<>();
         Pattern set = Pattern.compile("(?s)SET (nightshift\\.[a-z_]+) = .*");
         for (String statement : statements(text)) {
@@ -178,6 +185,7 @@ class NightlyWorkflowTest {
                         + "\n" + statement, e);
             }
         }
+        System.out.printf("%s: %d statements in %.1f s%n", name, answers.size(), (System.nanoTime() - start) / 1e9);
         return answers;
     }
 
