@@ -12,7 +12,7 @@ import java.io.PrintWriter;
 @Command(name = "nightshift", mixinStandardHelpOptions = true, version = "nightshift 0.1.0",
         description = "LLM batch inference for Apache Spark on ONNX Runtime.",
         subcommands = {ConvertCommand.class, GenerateCommand.class, BenchCommand.class, RunCommand.class, EvalCommand.class, SqlCommand.class,
-                DemoCommand.class, CommandLine.HelpCommand.class})
+                DemoCommand.class, WorkflowCommand.class, CommandLine.HelpCommand.class})
 public final class NightshiftCli implements Runnable {
 
     @CommandLine.Spec

@@ -29,7 +29,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 class HelpExamplesTest {
 
     private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
-    private static final List<String> COMMANDS = List.of("convert", "generate", "bench", "run", "sql", "demo", "eval");
+    private static final List<String> COMMANDS = List.of("convert", "generate", "bench", "run", "sql", "demo", "eval", "workflow");
 
     /** Examples too heavy or needing what this machine lacks; each is still parsed and checked. */
     private static final Map<String, String> NOT_RUN = Map.of(
@@ -40,7 +40,8 @@ class HelpExamplesTest {
             "bin/nightshift convert --random llama-3.2-1b", "writes a 1B-parameter model",
             "bin/nightshift generate --model models/llama32-1b-int4", "needs a converted 1B model",
             "conf/spark-submit.sh", "needs SPARK_HOME and a cluster",
-            "bin/nightshift eval", "runs the model on a labelled sample (EvalJobTest covers it)");
+            "bin/nightshift eval", "runs the model on a labelled sample (EvalJobTest covers it)",
+            "bin/nightshift workflow", "runs nightly jobs in child JVMs (WorkflowRunnerTest and NightlyWorkflowTest cover it)");
 
     @Test
     void everyHelpExampleIsOneUnwrappedShellSafeCommandLineWithKnownOptions() {
