@@ -139,6 +139,22 @@ final class JobConsole {
     /** A query's first rows as an aligned text table (cells cut at {@code width} characters). */
     static void printTable(Dataset<Row> rows, int maxRows, int width, PrintWriter out) {
         String[] columns = rows.columns();
+        // arrays, maps and structs print as JSON (Scala's toString would show ArraySeq(...) and Map(a -> 1.0))
+        org.apache.spark.sql.Column[] shown = new org.apache.spark.sql.Column[columns.length];
+        org.apache.spark.sql.types.StructField[] fields = rows.schema().fields();
+        String[] positions = new String[columns.length];
+        for (int i = 0; i < columns.length; i++) {
+            positions[i] = "_c" + i;   // by position: a result may repeat a column name
+        }
+        Dataset<Row> positional = rows.toDF(positions);
+        for (int i = 0; i < columns.length; i++) {
+            org.apache.spark.sql.Column column = positional.col(positions[i]);
+            boolean complex = fields[i].dataType() instanceof org.apache.spark.sql.types.ArrayType
+                    || fields[i].dataType() instanceof org.apache.spark.sql.types.MapType
+                    || fields[i].dataType() instanceof org.apache.spark.sql.types.StructType;
+            shown[i] = complex ? org.apache.spark.sql.functions.to_json(column).as(columns[i]) : column;
+        }
+        rows = positional.select(shown);
         List<Row> list = rows.limit(maxRows + 1).collectAsList();
         List<String[]> cells = new ArrayList<>();
         cells.add(columns);

@@ -156,6 +156,14 @@ class NightlyEndToEndTest {
         assertEquals(0, code);
         assertTrue(out.toString().contains("tldr  | 48  | true"), out.toString());
         assertTrue(out.toString().contains("topic | 192 | true"), out.toString());
+
+        // arrays, maps and structs print as JSON, and a repeated column name is fine
+        StringWriter complex = new StringWriter();
+        assertEquals(0, NightshiftCli.run(new String[]{"sql", "--config", config.toString(), "--width", "200",
+                "SELECT array('a', 'b') AS labels, map('x', 0.5D) AS scores, named_struct('start', 1, 'end', 3) AS span,"
+                        + " 1 AS n, 2 AS n"}, new PrintWriter(complex, true), new PrintWriter(new StringWriter(), true)));
+        assertTrue(complex.toString().contains("[\"a\",\"b\"] | {\"x\":0.5} | {\"start\":1,\"end\":3} | 1 | 2"),
+                complex.toString());
     }
 
     private static long count(String sql) {

@@ -211,6 +211,9 @@ class NightlyJobTest extends SparkJobTest {
         assertTrue(readme.contains("ADD COLUMNS (" + ResultsTable.V3_COLUMNS + ")"), "README's migration statement is "
                 + "the columns results-v3 added");
         spark.sql("ALTER TABLE delta.`" + files.results() + "` ADD COLUMNS (" + ResultsTable.V3_COLUMNS + ")");
+        assertTrue(readme.contains("SET TBLPROPERTIES ('nightshift.schema' = '" + ResultsTable.VERSION + "')"));
+        spark.sql("ALTER TABLE delta.`" + files.results() + "` SET TBLPROPERTIES ('nightshift.schema' = '"
+                + ResultsTable.VERSION + "')");
         RunSummary migrated = run(files.config(), new FakeEngine.Factory());
         assertEquals(migrated.rowsRead(), migrated.rowsProcessed(), "every row of the 3 documents ran");
         assertEquals(0, migrated.rowsFailed());
