@@ -56,6 +56,8 @@ final class MapReduceSummary {
         /** This round's calls: the whole prompt (one) or its chunks. */
         final List<Prompt> calls = new ArrayList<>();
         boolean whole;
+        /** Warnings of earlier rounds' chunks ("chunk 2 of 5 (round 1): ..."), kept for the row's warning. */
+        final List<String> notes = new ArrayList<>();
 
         Row(Prompt prompt) {
             this.prompt = prompt;
@@ -68,7 +70,16 @@ final class MapReduceSummary {
         }
 
         TaskOutput fail(String error) {
-            return TaskOutput.failed(error, promptTokens, outputTokens, null, null, nanos);
+            return TaskOutput.failed(error, promptTokens, outputTokens, null, notes(null), nanos);
+        }
+
+        /** The chunk notes, then {@code last} (the final call's warning), or null when there is none. */
+        String notes(String last) {
+            List<String> all = new ArrayList<>(notes);
+            if (last != null) {
+                all.add(last);
+            }
+            return all.isEmpty() ? null : String.join("; ", all);
         }
     }
 
@@ -147,7 +158,7 @@ final class MapReduceSummary {
             // A document that fit: exactly the output it gets under overflow error.
             row.output = round == 1 ? output : output.failed() ? row.fail(output.error())
                     : new TaskOutput(output.output(), null, null, null, row.promptTokens, row.outputTokens,
-                    output.finishReason(), null, output.warning(), row.nanos,
+                    output.finishReason(), null, row.notes(output.warning()), row.nanos,
                     TaskOutput.Details.summary(Math.max(1, row.chunks), row.depth));
             return;
         }
@@ -161,7 +172,13 @@ final class MapReduceSummary {
                 return;
             }
             // Each chunk's summary is what the task makes of it: stripped and cut to max_words.
-            summaries.add(SummarizeTask.summary(result.text(), task.maxWords()).text());
+            SummarizeTask.Trimmed summary = SummarizeTask.summary(result.text(), task.maxWords());
+            summaries.add(summary.text());
+            String warning = TaskOutput.join(result.warning(), summary.warning());
+            if (warning != null) {
+                row.notes.add(String.format(Locale.ROOT, "chunk %d of %d (round %d): %s", i + 1, results.size(), round,
+                        warning));
+            }
         }
         row.prompt = withDocument(row.prompt, String.join(JOIN, summaries));
     }

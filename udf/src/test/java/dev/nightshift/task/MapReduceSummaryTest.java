@@ -55,7 +55,8 @@ class MapReduceSummaryTest {
                 String[] words = document.strip().split("\\s+");
                 int take = summaryWords == 0 ? words.length : Math.min(summaryWords, words.length);
                 out.add(new GenerationResult(String.join(" ", List.of(words).subList(0, take)), new int[take],
-                        promptTokens, take, FinishReason.STOP, null, false, 1_000, 2_000));
+                        promptTokens, take, FinishReason.STOP, null, false, 1_000, 2_000,
+                        document.contains("WARN") ? "injected warning" : null));
             }
             return out;
         }
@@ -158,6 +159,15 @@ class MapReduceSummaryTest {
         assertEquals(ErrorCode.CONTEXT_OVERFLOW, ErrorCode.split(out.error()).code());
         assertTrue(out.error().contains("after 3 rounds"), out.error());
         assertEquals(engine.promptTokensOfAllCalls(), out.promptTokens());
+    }
+
+    @Test
+    void aChunksWarningReachesTheRowNamingTheChunk() {
+        SummarizeTask task = task(OverflowPolicy.MAP_REDUCE);
+        String document = words(100).replace("w60 ", "WARN ");
+        TaskOutput out = task.run(new WordEngine(3), List.of(prompt(task, document))).get(0);
+        assertNull(out.error());
+        assertEquals("chunk 3 of 5 (round 1): injected warning", out.warning());
     }
 
     @Test

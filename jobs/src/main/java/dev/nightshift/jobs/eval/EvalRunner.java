@@ -1,6 +1,7 @@
 package dev.nightshift.jobs.eval;
 
 import dev.nightshift.engine.Reason;
+import dev.nightshift.jobs.nightly.SqlNames;
 import dev.nightshift.jobs.nightly.JobConfig;
 import dev.nightshift.jobs.nightly.JobConfigException;
 import dev.nightshift.jobs.nightly.JobListener;
@@ -154,6 +155,6 @@ public final class EvalRunner {
     }
 
     private static String quote(String name) {
-        return "`" + name.replace("`", "``") + "`";
+        return SqlNames.quote(name);
     }
 }
