@@ -73,14 +73,14 @@ public final class EvalRunner {
                     + config.source().id() + "'; its columns: " + String.join(", ", columns));
         }
         List<String> ids = EvalSample.ids(source, config.source().id(), n);
-        Column id = col(quote(config.source().id())).cast("string");
+        Column id = SqlNames.column(config.source().id()).cast("string");
         Dataset<Row> rows = source.where(id.isin(ids.toArray()));
         DataType type = source.schema().apply(goldColumn).dataType();
-        Column gold = type instanceof StructType || type instanceof MapType ? to_json(col(quote(goldColumn)))
-                : type instanceof ArrayType ? col(quote(goldColumn)) : col(quote(goldColumn)).cast("string");
+        Column gold = type instanceof StructType || type instanceof MapType ? to_json(SqlNames.column(goldColumn))
+                : type instanceof ArrayType ? SqlNames.column(goldColumn) : SqlNames.column(goldColumn).cast("string");
         String latestBy = config.source().latestBy();
         Dataset<Row> goldRows = rows.select(id.as("id"), gold.as("gold"),
-                latestBy == null ? lit(null).as("latest") : col(quote(latestBy)).as("latest"));
+                latestBy == null ? lit(null).as("latest") : SqlNames.column(latestBy).as("latest"));
         Map<String, Object> values = new HashMap<>();
         Map<String, Object> latest = new HashMap<>();
         for (Row row : goldRows.collectAsList()) {
@@ -152,9 +152,5 @@ public final class EvalRunner {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot delete the eval scratch folder " + scratch + ": " + Reason.of(e), e);
         }
-    }
-
-    private static String quote(String name) {
-        return SqlNames.quote(name);
     }
 }

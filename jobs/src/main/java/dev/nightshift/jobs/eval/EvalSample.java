@@ -1,5 +1,7 @@
 package dev.nightshift.jobs.eval;
 
+import dev.nightshift.jobs.nightly.SqlNames;
+
 import dev.nightshift.engine.Sha256;
 import dev.nightshift.jobs.nightly.JobConfigException;
 import org.apache.spark.sql.Column;
@@ -29,7 +31,7 @@ public final class EvalSample {
 
     /** The sampled ids in key order. */
     public static List<String> ids(Dataset<Row> source, String idColumn, int n) {
-        Column id = col("`" + idColumn.replace("`", "``") + "`").cast("string");
+        Column id = SqlNames.column(idColumn).cast("string");
         List<String> ids = source.select(id.as("id")).where(col("id").isNotNull()).distinct()
                 .withColumn("key", sha2(col("id"), 256))
                 .orderBy(col("key"), col("id")).limit(n)

@@ -71,14 +71,14 @@ final class ExtractedColumn {
         StructType rebuilt = current;
         boolean changed = false;
         for (Map.Entry<String, StructType> task : types.entrySet()) {
-            int index = indexOf(current, task.getKey());
+            int index = DeltaTables.indexOf(current, task.getKey());
             if (index < 0) {
                 spark.sql("ALTER TABLE " + ref.sql() + " ADD COLUMNS (" + NAME + "." + SqlNames.quote(task.getKey())
                         + " " + task.getValue().sql() + ")");
                 rebuilt = rebuilt.add(task.getKey(), task.getValue());
             } else if (!current.fields()[index].dataType().sameType(task.getValue())) {
                 StructField[] fields = rebuilt.fields().clone();
-                fields[indexOf(rebuilt, task.getKey())] = new StructField(task.getKey(), task.getValue(), true,
+                fields[DeltaTables.indexOf(rebuilt, task.getKey())] = new StructField(task.getKey(), task.getValue(), true,
                         org.apache.spark.sql.types.Metadata.empty());
                 rebuilt = new StructType(fields);
                 changed = true;
@@ -100,7 +100,7 @@ final class ExtractedColumn {
 
     /** The table's {@code extracted} type, or null when it has none. */
     static StructType current(StructType tableSchema) {
-        int index = indexOf(tableSchema, NAME);
+        int index = DeltaTables.indexOf(tableSchema, NAME);
         if (index < 0) {
             return null;
         }
@@ -131,9 +131,5 @@ final class ExtractedColumn {
         } else {
             writer.saveAsTable(ref.name());
         }
-    }
-
-    private static int indexOf(StructType schema, String name) {
-        return DeltaTables.indexOf(schema, name);
     }
 }
