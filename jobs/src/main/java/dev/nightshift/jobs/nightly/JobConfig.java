@@ -1,5 +1,6 @@
 package dev.nightshift.jobs.nightly;
 
+import dev.nightshift.engine.ModelSettings;
 import dev.nightshift.engine.GenerationOptions;
 import dev.nightshift.task.FieldSpec;
 import dev.nightshift.task.TaskType;

@@ -1,5 +1,6 @@
 package dev.nightshift.jobs.nightly;
 
+import dev.nightshift.engine.EngineFactory;
 import dev.nightshift.engine.ModelCard;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;

@@ -1,5 +1,6 @@
 package dev.nightshift.jobs.eval;
 
+import dev.nightshift.engine.EngineHolder;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.nightshift.SharedFiles;
@@ -68,7 +69,7 @@ class EvalJobTest {
 
     @AfterAll
     static void closeEngines() {
-        dev.nightshift.jobs.nightly.EngineHolder.closeAll();
+        dev.nightshift.engine.EngineHolder.closeAll();
     }
 
     private static String yaml(String results, String gates) {

@@ -1,5 +1,7 @@
 package dev.nightshift.jobs.nightly;
 
+import dev.nightshift.engine.EngineFactory;
+import dev.nightshift.engine.ModelSettings;
 import dev.nightshift.engine.GenerationResult;
 import dev.nightshift.engine.LabelScores;
 import dev.nightshift.engine.ModelInfo;

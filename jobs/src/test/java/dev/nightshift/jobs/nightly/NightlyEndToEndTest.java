@@ -1,5 +1,7 @@
 package dev.nightshift.jobs.nightly;
 
+import dev.nightshift.engine.EngineHolder;
+import dev.nightshift.engine.EngineFactory;
 import dev.nightshift.SharedFiles;
 import dev.nightshift.jobs.cli.NightshiftCli;
 import dev.nightshift.model.LlamaConfig;

@@ -1,5 +1,6 @@
 package dev.nightshift.jobs.nightly;
 
+import dev.nightshift.engine.EngineFactory;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;

@@ -1,5 +1,6 @@
 package dev.nightshift.jobs.nightly;
 
+import dev.nightshift.engine.EngineHolder;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

@@ -1,7 +1,8 @@
 package dev.nightshift.jobs.workflow;
 
+import dev.nightshift.engine.EngineHolder;
 import dev.nightshift.jobs.cli.NightshiftCli;
-import dev.nightshift.jobs.nightly.EngineHolder;
+import dev.nightshift.engine.EngineHolder;
 import dev.nightshift.jobs.nightly.SparkSessions;
 import dev.nightshift.model.LlamaConfig;
 import dev.nightshift.model.RandomWeights;

@@ -1,6 +1,4 @@
-package dev.nightshift.jobs.nightly;
-
-import dev.nightshift.engine.TextGenerator;
+package dev.nightshift.engine;
 
 import java.io.IOException;
 import java.io.Serializable;

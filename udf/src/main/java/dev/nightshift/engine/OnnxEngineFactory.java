@@ -1,13 +1,10 @@
-package dev.nightshift.jobs.nightly;
-
-import dev.nightshift.engine.LlmEngine;
-import dev.nightshift.engine.TextGenerator;
+package dev.nightshift.engine;
 
 import java.io.IOException;
 import java.nio.file.Path;
 
 /** The one place that opens {@link LlmEngine}. A record, so every deserialized copy finds the same engine. */
-record OnnxEngineFactory() implements EngineFactory {
+public record OnnxEngineFactory() implements EngineFactory {
 
     @Override
     public TextGenerator open(ModelSettings model) throws IOException {

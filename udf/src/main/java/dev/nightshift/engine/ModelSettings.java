@@ -1,6 +1,4 @@
-package dev.nightshift.jobs.nightly;
-
-import dev.nightshift.engine.EngineOptions;
+package dev.nightshift.engine;
 
 import java.io.Serializable;
 import java.util.Objects;
@@ -8,9 +6,9 @@ import java.util.Objects;
 /**
  * How executors open the model: the folder and the engine's own {@link EngineOptions}, travelling with the tasks.
  *
- * <p>Kept on the job side for one reason: {@link EngineOptions} says how to run a model but not which one, and an
- * executor needs both. This pair is also the key under which {@link EngineHolder} shares one engine per JVM, so
- * two jobs with different folders or options never share an engine. It no longer copies the options' fields.
+ * <p>{@link EngineOptions} says how to run a model but not which one, and an executor needs both. This pair is also
+ * the key under which {@link EngineHolder} shares one engine per JVM, so two jobs (or a job and a SQL query) with
+ * different folders or options never share an engine.
  *
  * @param path          the model folder as executors see it
  * @param engineOptions provider, threads, KV-cache budget and batch size, as the engine takes them
