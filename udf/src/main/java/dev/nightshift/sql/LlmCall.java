@@ -1,0 +1,144 @@
+package dev.nightshift.sql;
+
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.analysis.TypeCheckResult;
+import org.apache.spark.sql.catalyst.expressions.Expression;
+import org.apache.spark.sql.catalyst.expressions.codegen.CodegenContext;
+import org.apache.spark.sql.catalyst.expressions.codegen.CodegenFallback;
+import org.apache.spark.sql.catalyst.expressions.codegen.ExprCode;
+import org.apache.spark.sql.types.DataType;
+import scala.collection.immutable.IndexedSeq;
+import scala.collection.immutable.Seq;
+import scala.jdk.javaapi.CollectionConverters;
+
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * An {@code llm_*} call in a query plan. It is never evaluated row by row: {@link LlmStrategy} plans every call in a
+ * SELECT list or WHERE clause as a batched {@link LlmBatchExec} beneath it, the way Spark plans Python UDFs. Where the
+ * planner cannot reach a call (inside an aggregate function), evaluating it fails with an error that says to move the
+ * call into a subquery.
+ *
+ * <p>The call says it is not deterministic although greedy answers are. That is what keeps Catalyst from copying it:
+ * a deterministic expression may be inlined into every place that uses it (a filter pushed below the SELECT that
+ * computed it), and each copy would run the model again.
+ */
+public final class LlmCall extends Expression implements CodegenFallback, java.io.Serializable {
+
+    private final LlmFunction function;
+    private final List<Expression> args;
+    private transient LlmRequest request;
+
+    public LlmCall(LlmFunction function, List<Expression> args) {
+        this.function = Objects.requireNonNull(function);
+        this.args = List.copyOf(args);
+    }
+
+    /** The constructor Catalyst's {@code makeCopy} finds by reflection: the product elements in order. */
+    public LlmCall(LlmFunction function, Seq<Expression> args) {
+        this(function, CollectionConverters.asJava(args));
+    }
+
+    public LlmFunction function() {
+        return function;
+    }
+
+    /** The text argument: the one value that differs between rows. */
+    public Expression text() {
+        return args.get(0);
+    }
+
+    /**
+     * What the call asks of every row, read from its constant arguments.
+     *
+     * @throws IllegalArgumentException for a bad argument ({@link #checkInputDataTypes} reports it during analysis)
+     */
+    public LlmRequest request() {
+        if (request == null) {
+            request = LlmRequest.of(function, args);
+        }
+        return request;
+    }
+
+    @Override
+    public TypeCheckResult checkInputDataTypes() {
+        try {
+            request();
+            return TypeCheckResult.TypeCheckSuccess$.MODULE$;
+        } catch (IllegalArgumentException e) {
+            return new TypeCheckResult.TypeCheckFailure(e.getMessage());
+        }
+    }
+
+    @Override
+    public DataType dataType() {
+        return request().resultType();
+    }
+
+    @Override
+    public boolean nullable() {
+        return true;
+    }
+
+    @Override
+    public boolean deterministic() {
+        return false;
+    }
+
+    @Override
+    public String prettyName() {
+        return function.sqlName();
+    }
+
+    @Override
+    public Object eval(InternalRow input) {
+        throw new UnsupportedOperationException(function.sqlName() + " cannot run here (inside an aggregate function "
+                + "or a join condition): compute it in a subquery first, e.g. SELECT avg(c.score) FROM (SELECT "
+                + "llm_classify(text, array('a', 'b')) AS c FROM t)");
+    }
+
+    @Override
+    public ExprCode doGenCode(CodegenContext ctx, ExprCode ev) {
+        return CodegenFallback.super.doGenCode(ctx, ev);
+    }
+
+    @Override
+    public Seq<Expression> children() {
+        return CollectionConverters.asScala(args).toSeq();
+    }
+
+    @Override
+    public Expression withNewChildrenInternal(IndexedSeq<Expression> children) {
+        return new LlmCall(function, CollectionConverters.asJava(children));
+    }
+
+    @Override
+    public int productArity() {
+        return 2;
+    }
+
+    @Override
+    public Object productElement(int n) {
+        return switch (n) {
+            case 0 -> function;
+            case 1 -> children();
+            default -> throw new IndexOutOfBoundsException(n);
+        };
+    }
+
+    @Override
+    public boolean canEqual(Object other) {
+        return other instanceof LlmCall;
+    }
+
+    @Override
+    public boolean equals(Object other) {
+        return other instanceof LlmCall call && call.function == function && call.args.equals(args);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(function, args);
+    }
+}
