@@ -71,7 +71,7 @@ public final class LlmStrategy extends SparkStrategy {
         try {
             model = SqlModel.from(session.conf());
         } catch (IllegalArgumentException e) {
-            throw new IllegalStateException(e.getMessage(), e);
+            throw new LlmSetupException(e.getMessage(), e);
         }
         SparkPlan plan = planLater(child);
         List<Expression> current = expressions;

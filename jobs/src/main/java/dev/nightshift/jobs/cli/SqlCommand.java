@@ -4,6 +4,8 @@ import dev.nightshift.engine.Reason;
 import dev.nightshift.jobs.nightly.JobConfig;
 import dev.nightshift.jobs.nightly.JobConfigLoader;
 import dev.nightshift.jobs.nightly.TableRef;
+import dev.nightshift.sql.LlmSetupException;
+import dev.nightshift.sql.SqlModel;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -23,14 +25,17 @@ import java.util.concurrent.Callable;
 
 @Command(name = "sql", mixinStandardHelpOptions = true,
         description = {"Run Spark SQL (Delta enabled) and print the result as a table.",
-                "With --config, the job's tables are also available as the views `results` and `runs`."},
+                "With --config, the job's tables are also available as the views `results` and `runs`.",
+                "The llm_* functions run the --model folder, else the --config job's model."},
         // Examples are pasted into a shell: single quotes (no backtick or $ expansion), lines under 80 columns so help
         // never wraps inside an argument. HelpExamplesTest parses and runs them.
         footer = {"", "Examples:",
                 "  bin/nightshift sql --config nightshift-work/demo.yaml \\",
                 "      'SELECT task, label, count(*) FROM results GROUP BY task, label'",
                 "  bin/nightshift sql \\",
-                "      'SELECT * FROM delta.`/data/nightshift/runs` ORDER BY started_at DESC'"})
+                "      'SELECT * FROM delta.`/data/nightshift/runs` ORDER BY started_at DESC'",
+                "  bin/nightshift sql --model models/stories260K \\",
+                "      'SELECT llm_classify(\"a refund\", array(\"billing\", \"refund\")).label'"})
 final class SqlCommand implements Callable<Integer> {
 
     @Spec
@@ -41,6 +46,10 @@ final class SqlCommand implements Callable<Integer> {
 
     @Option(names = "--config", paramLabel = "FILE", description = "A job config whose tables become the views results and runs.")
     Path config;
+
+    @Option(names = "--model", paramLabel = "DIR",
+            description = "A converted model folder for the llm_* SQL functions (default: the --config job's model).")
+    Path model;
 
     @Option(names = "--max-rows", defaultValue = "50", description = "Rows to print (default: ${DEFAULT-VALUE}).")
     int maxRows;
@@ -67,6 +76,7 @@ final class SqlCommand implements Callable<Integer> {
         JobConfig job = config == null ? null : JobConfigLoader.load(config);
         // A query needs no warehouse of its own: without --warehouse, a temporary one, so ./warehouse never appears.
         SparkSession spark = JobConsole.session(master, warehouse != null ? warehouse : temporaryWarehouse());
+        useModel(spark, job);
         if (job != null) {
             view(spark, "results", job.output().results());
             view(spark, "runs", job.output().runs());
@@ -81,8 +91,34 @@ final class SqlCommand implements Callable<Integer> {
             }
             throw e;
         }
-        JobConsole.printTable(result, maxRows, width, spec.commandLine().getOut());
+        try {
+            JobConsole.printTable(result, maxRows, width, spec.commandLine().getOut());
+        } catch (LlmSetupException e) {
+            throw new UserError.Usage(e.getMessage());
+        }
         return 0;
+    }
+
+    /** The model the llm_* functions run: --model, else the job's (path and engine settings), else none. */
+    private void useModel(SparkSession spark, JobConfig job) {
+        if (model != null) {
+            if (!Files.isDirectory(model)) {
+                throw new UserError.Usage("--model " + model + " is not a folder; convert a model with "
+                        + "`bin/nightshift convert` or fix the path");
+            }
+            spark.conf().set(SqlModel.PATH, model.toAbsolutePath().normalize().toString());
+        } else if (job != null) {
+            JobConfig.Model m = job.model();
+            spark.conf().set(SqlModel.PATH, m.path());
+            spark.conf().set(SqlModel.PREFIX + "model.provider", m.provider());
+            spark.conf().set(SqlModel.PREFIX + "model.threads", Integer.toString(m.threads()));
+            spark.conf().set(SqlModel.PREFIX + "model.batch_budget_mb", Long.toString(m.batchBudgetMb()));
+            spark.conf().set(SqlModel.PREFIX + "model.max_batch_rows", Integer.toString(m.maxBatchRows()));
+            for (JobConfig.ApiPrice api : job.prices().apis()) {
+                spark.conf().set(SqlModel.PREFIX + "prices." + api.name() + ".input_per_1m_usd",
+                        Double.toString(api.inputPer1M()));
+            }
+        }
     }
 
     /** A relative delta.`path` would be resolved against the warehouse, not the working directory: say so. */

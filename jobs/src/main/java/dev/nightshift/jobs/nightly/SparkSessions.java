@@ -1,5 +1,6 @@
 package dev.nightshift.jobs.nightly;
 
+import dev.nightshift.sql.NightshiftExtensions;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 
@@ -13,6 +14,13 @@ public final class SparkSessions {
 
     private SparkSessions() {
     }
+
+    /**
+     * Nightshift's llm_* SQL functions (they need spark.nightshift.model.path only when a query calls one), then Delta.
+     * Nightshift's come first: Delta's planner strategy plans any projection over a file scan, including one holding
+     * llm_* calls, which must become the batched operator first.
+     */
+    public static final String EXTENSIONS = NightshiftExtensions.CLASS + ",io.delta.sql.DeltaSparkSessionExtension";
 
     /**
      * The active session, or a new one.
@@ -35,7 +43,7 @@ public final class SparkSessions {
             builder = builder.config("spark.sql.warehouse.dir", warehouse.toAbsolutePath().toString());
         }
         return builder
-                .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
+                .config("spark.sql.extensions", EXTENSIONS)
                 .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
                 .getOrCreate();
     }

@@ -14,7 +14,7 @@ final class TestSpark {
         return SparkSession.builder()
                 .master("local[2,3]")
                 .appName("nightshift-test")
-                .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
+                .config("spark.sql.extensions", SparkSessions.EXTENSIONS)
                 .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
                 .config("spark.sql.warehouse.dir", warehouse.toString())
                 .config("spark.ui.enabled", "false")

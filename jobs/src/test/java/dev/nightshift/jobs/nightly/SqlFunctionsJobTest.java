@@ -1,0 +1,89 @@
+package dev.nightshift.jobs.nightly;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.nightshift.model.LlamaConfig;
+import dev.nightshift.model.RandomWeights;
+import dev.nightshift.sql.SqlModel;
+import dev.nightshift.task.FieldSpec;
+import dev.nightshift.toolchain.ConversionListener;
+import dev.nightshift.toolchain.ConversionOptions;
+import dev.nightshift.toolchain.ModelConverter;
+import dev.nightshift.toolchain.Precision;
+import org.apache.spark.sql.Row;
+import org.junit.jupiter.api.Test;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The llm_* SQL functions give the nightly job's answers, row by row: the same documents, task options and model
+ * through a job (results in Delta) and through one SELECT (issue 11).
+ */
+class SqlFunctionsJobTest extends SparkJobTest {
+
+    static final List<String> LABELS = List.of("World", "Sports", "Business", "Sci/Tech");
+
+    @Test
+    void aSelectGivesTheJobsLabelsScoresSummariesAndFields() throws Exception {
+        LlamaConfig config = new LlamaConfig(64, 172, 2, 8, 4, 8, 512, 1024, 1e-5f, 10000, null, false, false, 1,
+                new int[] {2});
+        String model = dir.resolve("random-model").toString();
+        ModelConverter.convert(new RandomWeights(config, 7), dir.resolve("random-model"), ConversionOptions.of(Precision.INT4),
+                null, ConversionListener.NONE);
+        JobFiles files = new JobFiles(dir).documents(8, Map.of());
+        RunSummary run = Nightshift.job("sql-equality")
+                .source(new TableRef(null, files.docs.toString(), "json", Map.of()), "id", "text")
+                .classify("topic", LABELS, o -> { })
+                .summarize("tldr", o -> o.maxWords(6).maxNewTokens(8))
+                .extract("facts", List.of(), o -> o.fieldSpecs(List.of(
+                        new FieldSpec("urgent", FieldSpec.FieldType.BOOLEAN, "", false, List.of(), List.of()),
+                        new FieldSpec("billed", FieldSpec.FieldType.BOOLEAN, "", false, List.of(), List.of())))
+                        .maxNewTokens(96))
+                .model(model).threads(1).maxBatchRows(4)
+                .mergeInto(dir.resolve("results").toString()).runsTable(dir.resolve("runs").toString())
+                .maxFailureRate(1.0)  // a random model may run out of tokens while extracting: error rows compare too
+                .run(spark);
+        assertEquals(24, run.rowsProcessed());
+        Map<String, Row> job = new HashMap<>();
+        for (Row row : spark.read().format("delta").load(dir.resolve("results").toString()).collectAsList()) {
+            job.put(row.<String>getAs("doc_id") + "/" + row.getAs("task"), row);
+        }
+
+        spark.conf().set(SqlModel.PATH, model);
+        spark.conf().set(SqlModel.PREFIX + "model.threads", "1");
+        spark.conf().set(SqlModel.PREFIX + "model.max_batch_rows", "3");  // other batches than the job's: same answers
+        List<Row> sql = spark.sql("SELECT id, llm_classify(text, array('World', 'Sports', 'Business', 'Sci/Tech')) c, "
+                + "llm_summarize(text, 6, map('max_new_tokens', 8)) s, "
+                + "llm_extract(text, 'urgent boolean, billed boolean', map('max_new_tokens', 96)) f "
+                + "FROM json.`" + files.docs + "`").collectAsList();
+        assertEquals(8, sql.size());
+        ObjectMapper json = new ObjectMapper();
+        int extracted = 0;
+        for (Row row : sql) {
+            String id = row.getString(0);
+            Row topic = job.get(id + "/topic");
+            Row c = row.getStruct(1);
+            assertEquals(topic.<String>getAs("label"), c.getAs("label"), id);
+            assertEquals(topic.<Double>getAs("score"), c.<Double>getAs("score"), 1e-9, id);
+            assertEquals(topic.getJavaMap(topic.fieldIndex("scores")).toString(),
+                    c.getJavaMap(c.fieldIndex("scores")).toString(), id);
+            assertEquals(job.get(id + "/tldr").<String>getAs("output"), row.getString(2), id);
+            Row facts = job.get(id + "/facts");
+            Row f = row.getStruct(3);
+            assertEquals(facts.<String>getAs("error_code"), f.getAs("error_code"), id);
+            if (facts.getAs("fields") != null) {
+                JsonNode fields = json.readTree(facts.<String>getAs("fields"));
+                for (String field : List.of("urgent", "billed")) {
+                    assertEquals(fields.get(field).isNull() ? null : fields.get(field).asBoolean(), f.getAs(field), id);
+                }
+                extracted++;
+            }
+        }
+        assertTrue(extracted > 0, "some rows were extracted");
+    }
+}
