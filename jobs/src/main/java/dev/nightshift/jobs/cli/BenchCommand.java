@@ -16,6 +16,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
@@ -112,6 +113,11 @@ final class BenchCommand implements Callable<Integer> {
             + "--summary-tokens (default: ${DEFAULT-VALUE}, no cost line).")
     double executorHourUsd;
 
+    @Option(names = "--sql-vs-job", paramLabel = "ROWS", defaultValue = "0", description = "Instead of the engine "
+            + "figures: classify and summarize this many documents through the nightly job and through a SELECT of the "
+            + "llm_* functions (local Spark), and print both rows/s (default: ${DEFAULT-VALUE}, off).")
+    int sqlVsJob;
+
     /** The token counts in use, fitted to the model once it is open. */
     private BenchSizes sizes;
 
@@ -138,6 +144,15 @@ final class BenchCommand implements Callable<Integer> {
                         ConversionOptions.of(Precision.parse(precision)), null, null);
                 out.printf(Locale.ROOT, "converted random %s to %s in %.1f s%n", random, precision, (System.nanoTime() - start) / 1e9);
             }
+        }
+        if (sqlVsJob > 0) {
+            try {
+                SqlBench.run(folder, sqlVsJob, threads, summaryNewTokens, workDir != null ? workDir
+                        : folder.getParent(), out);
+            } finally {
+                delete(temporary);
+            }
+            return 0;
         }
         try (LlmEngine engine = LlmEngine.open(folder, EngineOptions.defaults().withThreads(threads).withKvBudget(4L << 30))) {
             int vocab = vocabSize(folder);
@@ -202,13 +217,17 @@ final class BenchCommand implements Callable<Integer> {
             }
             out.printf(Locale.ROOT, "peak RSS %.0f MiB%n", peakRssBytes() / 1048576.0);
         } finally {
-            if (temporary != null) {
-                try (var paths = Files.walk(temporary)) {
-                    paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-                }
-            }
+            delete(temporary);
         }
         return 0;
+    }
+
+    private static void delete(Path temporary) throws IOException {
+        if (temporary != null) {
+            try (var paths = Files.walk(temporary)) {
+                paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
     }
 
     private List<GenerationResult> run(LlmEngine engine, int batch, int vocab, long seed) {
