@@ -3,6 +3,7 @@ package dev.nightshift.sql;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.analysis.TypeCheckResult;
 import org.apache.spark.sql.catalyst.expressions.Expression;
+import org.apache.spark.sql.catalyst.expressions.Unevaluable;
 import org.apache.spark.sql.catalyst.expressions.codegen.CodegenContext;
 import org.apache.spark.sql.catalyst.expressions.codegen.CodegenFallback;
 import org.apache.spark.sql.catalyst.expressions.codegen.ExprCode;
@@ -20,11 +21,14 @@ import java.util.Objects;
  * planner cannot reach a call (inside an aggregate function), evaluating it fails with an error that says to move the
  * call into a subquery.
  *
+ * <p>It is {@link Unevaluable} so that the optimizer never evaluates it itself (Spark computes a projection over an
+ * in-memory relation while optimizing, which would run the model row by row).
+ *
  * <p>The call says it is not deterministic although greedy answers are. That is what keeps Catalyst from copying it:
  * a deterministic expression may be inlined into every place that uses it (a filter pushed below the SELECT that
  * computed it), and each copy would run the model again.
  */
-public final class LlmCall extends Expression implements CodegenFallback, java.io.Serializable {
+public final class LlmCall extends Expression implements Unevaluable, CodegenFallback, java.io.Serializable {
 
     private final LlmFunction function;
     private final List<Expression> args;

@@ -11,9 +11,18 @@ import dev.nightshift.toolchain.ConversionOptions;
 import dev.nightshift.toolchain.ModelConverter;
 import dev.nightshift.toolchain.Precision;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.List;
 import java.util.Map;
 
@@ -27,14 +36,53 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SqlFunctionsJobTest extends SparkJobTest {
 
     static final List<String> LABELS = List.of("World", "Sports", "Business", "Sci/Tech");
+    static String model;
+
+    @BeforeAll
+    static void convertModel() throws Exception {
+        LlamaConfig config = new LlamaConfig(64, 172, 2, 8, 4, 8, 512, 1024, 1e-5f, 10000, null, false, false, 1,
+                new int[] {2});
+        model = warehouse.resolve("random-model").toString();
+        ModelConverter.convert(new RandomWeights(config, 7), Path.of(model), ConversionOptions.of(Precision.INT4),
+                null, ConversionListener.NONE);
+    }
+
+    @Test
+    void theReadmeSqlExamplesRun() throws Exception {
+        String readme = Files.readString(Path.of("..", "README.md"));
+        String section = readme.substring(readme.indexOf("## SQL functions"), readme.indexOf("## Evaluation"));
+        List<String> statements = new ArrayList<>();
+        Matcher block = Pattern.compile("(?s)```sql\n(.*?)```").matcher(section);
+        while (block.find()) {
+            StringBuilder current = new StringBuilder();
+            for (String line : block.group(1).lines().toList()) {
+                if (!line.strip().startsWith("--")) {
+                    current.append(line).append('\n');
+                }
+                if (line.strip().endsWith(";")) {
+                    String statement = current.toString().strip();
+                    statements.add(statement.substring(0, statement.length() - 1));
+                    current.setLength(0);
+                }
+            }
+        }
+        assertTrue(statements.size() >= 5, statements.toString());
+        spark.createDataFrame(List.of(RowFactory.create(1, "I was charged twice for order 1234, please refund $20."),
+                        RowFactory.create(2, "How do I change the billing address on my invoice?"),
+                        RowFactory.create(3, "Your app is great.")),
+                new StructType().add("id", DataTypes.IntegerType).add("body", DataTypes.StringType))
+                .createOrReplaceTempView("tickets");
+        spark.conf().set(SqlModel.PATH, model);
+        spark.conf().set(SqlModel.PREFIX + "model.threads", "1");
+        spark.conf().set(SqlModel.PREFIX + "prices.gpt-4o-mini.input_per_1m_usd", "0.15");
+        for (String statement : statements) {
+            List<Row> rows = spark.sql(statement).collectAsList();
+            assertTrue(statement.contains("WHERE") || !rows.isEmpty(), statement);
+        }
+    }
 
     @Test
     void aSelectGivesTheJobsLabelsScoresSummariesAndFields() throws Exception {
-        LlamaConfig config = new LlamaConfig(64, 172, 2, 8, 4, 8, 512, 1024, 1e-5f, 10000, null, false, false, 1,
-                new int[] {2});
-        String model = dir.resolve("random-model").toString();
-        ModelConverter.convert(new RandomWeights(config, 7), dir.resolve("random-model"), ConversionOptions.of(Precision.INT4),
-                null, ConversionListener.NONE);
         JobFiles files = new JobFiles(dir).documents(8, Map.of());
         RunSummary run = Nightshift.job("sql-equality")
                 .source(new TableRef(null, files.docs.toString(), "json", Map.of()), "id", "text")
