@@ -13,7 +13,8 @@ import java.util.Map;
 
 /**
  * The runs table: one row per run, written when the run starts (status {@code running}) and replaced when it ends
- * ({@code succeeded}, {@code too_many_failures}, or {@code failed} with the reason). A run whose driver was killed
+ * ({@code succeeded}, {@code too_many_failures}, {@code budget_exceeded} with what was spent, or {@code failed} with
+ * the reason). A run whose driver was killed
  * stays {@code running} until the next run of the job marks it {@code abandoned} with what it committed.
  */
 public final class RunsTable {
@@ -59,6 +60,11 @@ public final class RunsTable {
 
     static boolean ensure(SparkSession spark, TableRef ref) {
         return DeltaTables.ensure(spark, ref, SCHEMA, "runs", VERSION);
+    }
+
+    /** Whether the table exists, its schema checked as {@link #ensure} does; creates nothing. */
+    static boolean check(SparkSession spark, TableRef ref) {
+        return DeltaTables.check(spark, ref, SCHEMA, List.of(), "runs", VERSION);
     }
 
     /** Appends the row of a run that starts (an append costs less than a MERGE, and its run id is new). */
