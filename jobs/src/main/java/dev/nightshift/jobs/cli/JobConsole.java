@@ -165,6 +165,11 @@ final class JobConsole {
         out.printf(Locale.ROOT, "  estimated time: %.1f s (%s) of inference on %d engine(s): prompt tokens at the prefill "
                 + "rate, output at the decode rate; Spark start-up, planning and MERGEs not included%n",
                 dry.estimatedSeconds(), duration(dry.estimatedSeconds()), dry.executors());
+        if (dry.lastRunTokensPerSecond() != null) {
+            out.printf(Locale.ROOT, "  at the speed of this job's last run with this model (%,.0f tokens/s over its whole "
+                    + "run, Spark included): %.1f s (%s)%n", dry.lastRunTokensPerSecond(), dry.lastRunSeconds(),
+                    duration(dry.lastRunSeconds()));
+        }
         out.printf(Locale.ROOT, "  estimated cost here: $%.4f (%d executor(s) x %.4f h)%n", dry.clusterCostUsd(),
                 dry.executors(), dry.estimatedSeconds() / 3600);
         for (RunSummary.ApiCost api : dry.apiCosts()) {

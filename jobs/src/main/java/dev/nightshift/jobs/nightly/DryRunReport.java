@@ -18,12 +18,16 @@ import java.util.List;
  * @param estimatedSeconds (prompt tokens / prefill rate + decode work / decode rate) / executors; excludes Spark
  *                         start-up, planning and MERGEs
  * @param clusterCostUsd   the estimated time's cost here ({@link RunCosts#cluster})
+ * @param lastRunTokensPerSecond this job's latest run with this model: tokens per second over its whole wall time
+ *                         (Spark included), from the runs table; null when there is none
+ * @param lastRunSeconds   (prompt + expected output tokens) at that speed; NaN when there is none
  * @param apiCosts         the same tokens at each configured API ({@link RunCosts#apis}: prompt tokens and the
  *                         expected output tokens)
  */
 public record DryRunReport(String job, String mode, long docsRead, long rowsRead, long rowsSkipped, int chunks,
                            List<TaskEstimate> tasks, EngineCalibration calibration, int executors,
-                           double estimatedSeconds, double clusterCostUsd, List<RunSummary.ApiCost> apiCosts) {
+                           double estimatedSeconds, double clusterCostUsd, Double lastRunTokensPerSecond,
+                           double lastRunSeconds, List<RunSummary.ApiCost> apiCosts) {
 
     public DryRunReport {
         tasks = List.copyOf(tasks);

@@ -200,7 +200,7 @@ public final class NightlyJob {
     public DryRunReport dryRun() {
         Inputs in = inputs();
         boolean resultsExist = ResultsTable.check(spark, config.output().results());
-        RunsTable.check(spark, config.output().runs());
+        boolean runsExist = RunsTable.check(spark, config.output().runs());
         EngineNotes notes = new EngineNotes(spark.sparkContext());
         in.modelCheck().openLocally(spark, engines, notes, listener);
         listener.stage("plan", in.docsRead() + " documents × " + in.tasks().size() + " tasks");
@@ -247,9 +247,13 @@ public final class NightlyJob {
         long promptTokens = estimates.stream().mapToLong(DryRunReport.TaskEstimate::promptTokens).sum();
         long outputTokens = estimates.stream().mapToLong(DryRunReport.TaskEstimate::outputTokens).sum();
         long rowsRead = in.docsRead() * in.tasks().size();
+        // The calibration times inference alone; an earlier run of this job shows what Spark adds here.
+        Double lastRun = runsExist ? RunsTable.lastTokensPerSecond(spark, config.output().runs(), config.name(),
+                in.fingerprint()) : null;
+        double lastRunSeconds = lastRun == null ? Double.NaN : (promptTokens + outputTokens) / lastRun;
         return new DryRunReport(config.name(), retryFailed ? "retry_failed" : "incremental", in.docsRead(), rowsRead,
-                rowsRead - pending, chunks, estimates, calibration, executors, seconds, clusterCost,
-                RunCosts.apis(config.prices(), promptTokens, outputTokens, clusterCost));
+                rowsRead - pending, chunks, estimates, calibration, executors, seconds, clusterCost, lastRun,
+                lastRunSeconds, RunCosts.apis(config.prices(), promptTokens, outputTokens, clusterCost));
     }
 
     private static long value(Row row, String column) {

@@ -86,6 +86,21 @@ public final class RunsTable {
                 .execute();
     }
 
+    /**
+     * The whole-run speed of this job's latest run with this model that processed rows ({@code tokens_per_second}:
+     * prompt and output tokens over the run's wall time, Spark start-up, planning and MERGEs included), or null.
+     */
+    static Double lastTokensPerSecond(SparkSession spark, TableRef ref, String job, String modelFingerprint) {
+        List<Row> last = DeltaTables.read(spark, ref)
+                .where(functions.col("job").equalTo(job)
+                        .and(functions.col("model_fingerprint").equalTo(modelFingerprint))
+                        .and(functions.col("status").isin(RunSummary.SUCCEEDED, RunSummary.TOO_MANY_FAILURES,
+                                RunSummary.BUDGET_EXCEEDED))
+                        .and(functions.col("tokens_per_second").gt(0)))
+                .orderBy(functions.col("started_at").desc()).select("tokens_per_second").limit(1).collectAsList();
+        return last.isEmpty() ? null : last.get(0).getDouble(0);
+    }
+
     /** Ids of this job's runs still marked {@code running}, except {@code live} ones. */
     static List<String> running(SparkSession spark, TableRef ref, String job, java.util.Set<String> live) {
         return DeltaTables.read(spark, ref)

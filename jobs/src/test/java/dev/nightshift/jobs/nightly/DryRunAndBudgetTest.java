@@ -72,6 +72,7 @@ class DryRunAndBudgetTest extends SparkJobTest {
         JobConfig config = config(files, 4, "");
 
         DryRunReport dry = NightlyJob.of(spark, config).calibrationFile(cache).dryRun();
+        assertEquals(null, dry.lastRunTokensPerSecond(), "no runs table yet");
         assertEquals(List.of("docs.jsonl", "model"), entries(dir), "no table, log or staging folder was written");
         assertEquals(12, dry.rowsRead());
         assertEquals(0, dry.rowsSkipped());
@@ -125,6 +126,15 @@ class DryRunAndBudgetTest extends SparkJobTest {
         assertEquals(1, stopped.<Integer>getAs("chunks"));
         assertTrue(stopped.<Double>getAs("cluster_cost_usd") >= 0.000001, stopped.toString());
         assertTrue(stopped.<Long>getAs("tokens_in") > 0, stopped.toString());
+
+        // a dry run now counts only the rows left, shows the stopped run's whole-run speed, and records nothing
+        DryRunReport dry = NightlyJob.of(spark, config(files, 6, ""))
+                .calibrationFile(warehouse.resolve("cache-" + dir.getFileName()).resolve("calibration.properties")).dryRun();
+        assertEquals(6, dry.rowsToProcess());
+        assertEquals(6, dry.rowsSkipped());
+        assertEquals(stopped.<Double>getAs("tokens_per_second"), dry.lastRunTokensPerSecond());
+        assertEquals((dry.promptTokens() + dry.outputTokens()) / dry.lastRunTokensPerSecond(), dry.lastRunSeconds(), 1e-9);
+        assertEquals(1, count("SELECT count(*) FROM delta.`" + files.runs() + "`"));
 
         // the next run, without a budget, processes exactly the rest
         RunSummary rest = NightlyJob.of(spark, config(files, 6, "")).run();
