@@ -32,6 +32,10 @@ import java.util.UUID;
  * the results on (doc_id, task); report progress meanwhile ({@link ProgressTicker}) and the run's figures at the end
  * ({@link RunReport}). A crash loses at most the chunk in flight; a rerun skips what was committed. Spark task
  * retries cannot duplicate rows: a failed task's staging files are never committed, and the MERGE is keyed.
+ *
+ * <p>A budget ({@link RunBudget}: {@code run.max_cost_usd}, {@code run.max_wall_minutes}) is asked after each chunk
+ * and ends the run between chunks ({@code budget_exceeded}). {@link #dryRun()} runs the checks and the plan, counts
+ * prompt tokens and estimates time and cost, and writes nothing.
  */
 public final class NightlyJob {
 
