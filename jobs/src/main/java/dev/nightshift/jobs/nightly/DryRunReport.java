@@ -51,6 +51,28 @@ public record DryRunReport(String job, String mode, long docsRead, long rowsRead
                                long outputTokens, long decodeWork, long overContext, String outputBasis) {
     }
 
+    /**
+     * The report from the counts: time = (prompt tokens / prefill rate + decode work / decode rate) / executors; costs
+     * by {@link RunCosts}, the code of the runs table's cost columns.
+     *
+     * @param lastRunTokensPerSecond {@link RunsTable#lastTokensPerSecond}, or null
+     */
+    static DryRunReport of(JobConfig config, String mode, long docsRead, long rowsRead, long rowsSkipped, int chunks,
+                           List<TaskEstimate> tasks, EngineCalibration calibration, int executors,
+                           Double lastRunTokensPerSecond) {
+        long promptTokens = tasks.stream().mapToLong(TaskEstimate::promptTokens).sum();
+        long outputTokens = tasks.stream().mapToLong(TaskEstimate::outputTokens).sum();
+        long decodeWork = tasks.stream().mapToLong(TaskEstimate::decodeWork).sum();
+        double seconds = (promptTokens / calibration.prefillTokensPerSecond()
+                + decodeWork / calibration.decodeTokensPerSecond()) / executors;
+        double clusterCost = RunCosts.cluster(config.prices(), executors, seconds);
+        double lastRunSeconds = lastRunTokensPerSecond == null ? Double.NaN
+                : (promptTokens + outputTokens) / lastRunTokensPerSecond;
+        return new DryRunReport(config.name(), mode, docsRead, rowsRead, rowsSkipped, chunks, tasks, calibration,
+                executors, seconds, clusterCost, lastRunTokensPerSecond, lastRunSeconds,
+                RunCosts.apis(config.prices(), promptTokens, outputTokens, clusterCost));
+    }
+
     /** Rows the run would send to the model, all tasks. */
     public long rowsToProcess() {
         return tasks.stream().mapToLong(TaskEstimate::rows).sum();

@@ -1,19 +1,19 @@
 package dev.nightshift.jobs.nightly;
 
 import dev.nightshift.engine.ModelCard;
+import dev.nightshift.engine.Reason;
+import dev.nightshift.engine.TextGenerator;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.functions;
-import dev.nightshift.engine.TextGenerator;
 
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.UUID;
 
 /**
@@ -208,7 +208,7 @@ public final class NightlyJob {
         EngineNotes notes = new EngineNotes(spark.sparkContext());
         in.modelCheck().openLocally(spark, engines, notes, listener);
         listener.stage("plan", in.docsRead() + " documents × " + in.tasks().size() + " tasks");
-        List<DryRunReport.TaskEstimate> estimates = new java.util.ArrayList<>();
+        List<DryRunReport.TaskEstimate> estimates;
         int chunks;
         long pending;
         try (WorkPlan plan = new WorkPlanner(spark, config, retryFailed).plan(in.docs(), in.tasks(), in.fingerprint(),
@@ -216,52 +216,16 @@ public final class NightlyJob {
             pending = plan.total();
             chunks = plan.chunkCount();
             listener.stage("count tokens", pending + " rows, with the model's tokenizer");
-            Map<String, Row> byTask = new java.util.HashMap<>();
-            if (pending > 0) {
-                for (Row row : plan.pending().mapPartitions(new PromptTokens(engines, config.model().settings(), in.tasks()),
-                                org.apache.spark.sql.Encoders.row(PromptTokens.SCHEMA))
-                        .groupBy("task").agg(functions.count(functions.lit(1)).as("pending"),
-                                functions.sum("model_rows").as("model_rows"), functions.sum("prompt_tokens").as("prompt_tokens"),
-                                functions.sum("output_tokens").as("output_tokens"), functions.sum("decode_work").as("decode_work"),
-                                functions.sum("over_context").as("over_context"))
-                        .collectAsList()) {
-                    byTask.put(row.getAs("task"), row);
-                }
-            }
-            for (TaskSpec task : in.tasks()) {
-                Row row = byTask.get(task.name());
-                long rows = row == null ? 0 : row.<Long>getAs("model_rows");
-                String basis = task.type() == dev.nightshift.task.TaskType.CLASSIFY
-                        ? "the longest label's tokens (" + task.labels().size() + " labels scored)"
-                        : "max_new_tokens " + task.generation().maxNewTokens() + " (an upper bound)";
-                estimates.add(new DryRunReport.TaskEstimate(task.name(), task.type().id(), rows,
-                        row == null ? 0 : row.<Long>getAs("pending") - rows, value(row, "prompt_tokens"),
-                        value(row, "output_tokens"), value(row, "decode_work"), value(row, "over_context"), basis));
-            }
+            estimates = new PromptTokens(engines, config.model().settings(), in.tasks()).perTask(plan.pending(), pending);
         }
         listener.stage("calibrate", "this model's prefill and decode speed on this machine");
         EngineCalibration calibration = calibrate(in.fingerprint());
-        int executors = RunCosts.executors(spark);
-        double prefill = estimates.stream().mapToLong(DryRunReport.TaskEstimate::promptTokens).sum()
-                / calibration.prefillTokensPerSecond();
-        double decode = estimates.stream().mapToLong(DryRunReport.TaskEstimate::decodeWork).sum()
-                / calibration.decodeTokensPerSecond();
-        double seconds = (prefill + decode) / executors;
-        double clusterCost = RunCosts.cluster(config.prices(), executors, seconds);
-        long promptTokens = estimates.stream().mapToLong(DryRunReport.TaskEstimate::promptTokens).sum();
-        long outputTokens = estimates.stream().mapToLong(DryRunReport.TaskEstimate::outputTokens).sum();
-        long rowsRead = in.docsRead() * in.tasks().size();
         // The calibration times inference alone; an earlier run of this job shows what Spark adds here.
         Double lastRun = runsExist ? RunsTable.lastTokensPerSecond(spark, config.output().runs(), config.name(),
                 in.fingerprint()) : null;
-        double lastRunSeconds = lastRun == null ? Double.NaN : (promptTokens + outputTokens) / lastRun;
-        return new DryRunReport(config.name(), retryFailed ? "retry_failed" : "incremental", in.docsRead(), rowsRead,
-                rowsRead - pending, chunks, estimates, calibration, executors, seconds, clusterCost, lastRun,
-                lastRunSeconds, RunCosts.apis(config.prices(), promptTokens, outputTokens, clusterCost));
-    }
-
-    private static long value(Row row, String column) {
-        return row == null ? 0 : row.<Long>getAs(column);
+        long rowsRead = in.docsRead() * in.tasks().size();
+        return DryRunReport.of(config, retryFailed ? "retry_failed" : "incremental", in.docsRead(), rowsRead,
+                rowsRead - pending, chunks, estimates, calibration, RunCosts.executors(spark), lastRun);
     }
 
     /** The driver's engine, measured once per model fingerprint, CPU, provider and thread count. */
@@ -270,9 +234,9 @@ public final class NightlyJob {
         TextGenerator engine;
         try {
             engine = EngineHolder.get(engines, model.settings());
-        } catch (java.io.UncheckedIOException | IllegalArgumentException e) {
+        } catch (UncheckedIOException | IllegalArgumentException e) {
             throw new JobConfigException(config.locations().of("model.path") + ": cannot open the model on the driver "
-                    + "to calibrate the estimate: " + dev.nightshift.engine.Reason.of(e), e);
+                    + "to calibrate the estimate: " + Reason.of(e), e);
         }
         String key = fingerprint + " | " + EngineCalibration.cpu() + " | " + engine.model().provider() + " | threads "
                 + (model.threads() == 0 ? "all" : model.threads());

@@ -4,15 +4,22 @@ import dev.nightshift.engine.Prompt;
 import dev.nightshift.engine.TextGenerator;
 import dev.nightshift.task.TaskType;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.sum;
 
 /**
  * The dry run's count, on executors: each pending {@link WorkItem} to its prompt's exact token count from the model's
@@ -36,11 +43,49 @@ final class PromptTokens implements MapPartitionsFunction<Row, Row> {
     private final EngineFactory factory;
     private final ModelSettings model;
     private final Map<String, TaskSpec> tasks = new HashMap<>();
+    private final List<TaskSpec> taskOrder;
 
     PromptTokens(EngineFactory factory, ModelSettings model, List<TaskSpec> tasks) {
         this.factory = factory;
         this.model = model;
+        this.taskOrder = List.copyOf(tasks);
         tasks.forEach(t -> this.tasks.put(t.name(), t));
+    }
+
+    /**
+     * Counts the pending work items per task, in the order of the configured tasks (a task with nothing pending gets
+     * zeros).
+     *
+     * @param pending {@link WorkPlan#pending()}
+     * @param total   its row count (0: nothing is counted, no engine is opened)
+     */
+    List<DryRunReport.TaskEstimate> perTask(Dataset<Row> pending, long total) {
+        Map<String, Row> byTask = new HashMap<>();
+        if (total > 0) {
+            for (Row row : pending.mapPartitions(this, Encoders.row(SCHEMA)).groupBy("task")
+                    .agg(count(lit(1)).as("pending"), sum("model_rows").as("model_rows"),
+                            sum("prompt_tokens").as("prompt_tokens"), sum("output_tokens").as("output_tokens"),
+                            sum("decode_work").as("decode_work"), sum("over_context").as("over_context"))
+                    .collectAsList()) {
+                byTask.put(row.getAs("task"), row);
+            }
+        }
+        List<DryRunReport.TaskEstimate> estimates = new ArrayList<>();
+        for (TaskSpec task : taskOrder) {
+            Row row = byTask.get(task.name());
+            long rows = value(row, "model_rows");
+            String basis = task.type() == TaskType.CLASSIFY
+                    ? "the longest label's tokens (" + task.labels().size() + " labels scored)"
+                    : "max_new_tokens " + task.generation().maxNewTokens() + " (an upper bound)";
+            estimates.add(new DryRunReport.TaskEstimate(task.name(), task.type().id(), rows, value(row, "pending") - rows,
+                    value(row, "prompt_tokens"), value(row, "output_tokens"), value(row, "decode_work"),
+                    value(row, "over_context"), basis));
+        }
+        return estimates;
+    }
+
+    private static long value(Row row, String column) {
+        return row == null ? 0 : row.<Long>getAs(column);
     }
 
     @Override
