@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Submits a Nightshift job to a Spark 4.2 cluster:
-#   conf/spark-submit.sh conf/nightly-example.yaml [--retry-failed] [-- extra spark-submit options]
+#   conf/spark-submit.sh conf/nightly-example.yaml [--retry-failed] [--dry-run] [-- extra spark-submit options]
 #
 # Needs SPARK_HOME (Spark 4.2, Scala 2.13) and a built project (this script builds it when needed).
 # Nightshift's own jars and the libraries Spark lacks (Delta, ONNX Runtime, DJL tokenizers, ...) travel as spark.jars

@@ -1,5 +1,7 @@
 package dev.nightshift.jobs.cli;
 
+import dev.nightshift.jobs.nightly.DryRunReport;
+import dev.nightshift.jobs.nightly.EngineCalibration;
 import dev.nightshift.jobs.nightly.JobListener;
 import dev.nightshift.jobs.nightly.RunSummary;
 import dev.nightshift.jobs.nightly.SparkSessions;
@@ -130,6 +132,47 @@ final class JobConsole {
         out.printf(Locale.ROOT, "  cost here: $%.4f (%d executor(s) x %.4f h)%n", run.clusterCostUsd(), run.executors(),
                 run.wallSeconds() / 3600);
         for (RunSummary.ApiCost api : run.apiCosts()) {
+            out.printf(Locale.ROOT, "  same tokens at %s: $%.4f, %s $%.4f%n", api.api(), api.costUsd(),
+                    api.savingUsd() >= 0 ? "saving" : "extra cost", Math.abs(api.savingUsd()));
+        }
+        out.flush();
+    }
+
+    /** The dry run's estimate: per task rows and tokens, then time and cost, each saying how it was made. */
+    static void printDryRun(DryRunReport dry, PrintWriter out) {
+        out.printf(Locale.ROOT, "dry run of %s (%s): nothing was written%n", dry.job(), dry.mode());
+        out.printf(Locale.ROOT, "  documents %,d; rows (document x task): %,d read, %,d skipped (unchanged), %,d to process "
+                + "in %d chunk(s)%n", dry.docsRead(), dry.rowsRead(), dry.rowsSkipped(), dry.rowsToProcess(), dry.chunks());
+        out.printf(Locale.ROOT, "  %-16s %-9s %10s %14s %14s  %s%n", "task", "type", "rows", "prompt tokens",
+                "output tokens", "output tokens are");
+        for (DryRunReport.TaskEstimate task : dry.tasks()) {
+            out.printf(Locale.ROOT, "  %-16s %-9s %,10d %,14d %,14d  %s%n", task.task(), task.type(), task.rows(),
+                    task.promptTokens(), task.outputTokens(), task.outputBasis());
+            if (task.errorRows() > 0) {
+                out.printf(Locale.ROOT, "    %,d more row(s) become error rows without the model (blank text or a malformed record)%n",
+                        task.errorRows());
+            }
+            if (task.overContext() > 0) {
+                out.printf(Locale.ROOT, "    %,d row(s) leave less room than the task needs in the model's context: its "
+                        + "overflow policy applies (their prompt tokens are counted before it)%n", task.overContext());
+            }
+        }
+        out.printf(Locale.ROOT, "  total: %,d prompt tokens (exact, the model's tokenizer), %,d output tokens (expected)%n",
+                dry.promptTokens(), dry.outputTokens());
+        EngineCalibration c = dry.calibration();
+        out.printf(Locale.ROOT, "  speed here: %s, %s %s%n", c.describe(), c.cached() ? "cached in" : "measured now, saved to",
+                c.file());
+        out.printf(Locale.ROOT, "  estimated time: %.1f s (%s) of inference on %d engine(s): prompt tokens at the prefill "
+                + "rate, output at the decode rate; Spark start-up, planning and MERGEs not included%n",
+                dry.estimatedSeconds(), duration(dry.estimatedSeconds()), dry.executors());
+        if (dry.lastRunTokensPerSecond() != null) {
+            out.printf(Locale.ROOT, "  at the speed of this job's last run with this model (%,.0f tokens/s over its whole "
+                    + "run, Spark included): %.1f s (%s)%n", dry.lastRunTokensPerSecond(), dry.lastRunSeconds(),
+                    duration(dry.lastRunSeconds()));
+        }
+        out.printf(Locale.ROOT, "  estimated cost here: $%.4f (%d executor(s) x %.4f h)%n", dry.clusterCostUsd(),
+                dry.executors(), dry.estimatedSeconds() / 3600);
+        for (RunSummary.ApiCost api : dry.apiCosts()) {
             out.printf(Locale.ROOT, "  same tokens at %s: $%.4f, %s $%.4f%n", api.api(), api.costUsd(),
                     api.savingUsd() >= 0 ? "saving" : "extra cost", Math.abs(api.savingUsd()));
         }

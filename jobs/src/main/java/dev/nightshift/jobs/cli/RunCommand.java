@@ -17,11 +17,16 @@ import java.util.concurrent.Callable;
         description = {"Run a nightly job: read the source, skip unchanged (document, task) rows, run the model on the rest "
                 + "in chunks, and MERGE the results into Delta. Writes one row per run to the runs table.",
                 "",
-                "Exit codes: 0 done; 1 the failure rate exceeded run.max_failure_rate, or the job failed; "
-                        + "2 bad config or input (nothing was inferred)."},
+                "With --dry-run: every check, the source read and the anti-join, then the rows to process, exact prompt "
+                        + "tokens, expected output tokens, and the time and cost estimate; nothing is written.",
+                "",
+                "Exit codes: 0 done (or dry run); 1 the failure rate exceeded run.max_failure_rate, the budget "
+                        + "(run.max_cost_usd, run.max_wall_minutes) stopped the run (the next run continues), or the job "
+                        + "failed; 2 bad config or input (nothing was inferred)."},
         footer = {"", "Examples:",
                 "  bin/nightshift run --config conf/nightly-example.yaml",
                 "  bin/nightshift run --config conf/nightly-example.yaml --retry-failed",
+                "  bin/nightshift run --config conf/nightly-example.yaml --dry-run",
                 "  conf/spark-submit.sh conf/nightly-example.yaml -- --master yarn"})
 final class RunCommand implements Callable<Integer> {
 
@@ -33,6 +38,14 @@ final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--retry-failed", description = "Reprocess only rows whose current result has an error.")
     boolean retryFailed;
+
+    @Option(names = "--dry-run", description = "Check, read and plan, count tokens and estimate time and cost; write nothing.")
+    boolean dryRun;
+
+    @Option(names = "--calibration-file", paramLabel = "FILE",
+            description = "--dry-run's cache of measured model speed (default: $NIGHTSHIFT_CACHE_DIR/calibration.properties, "
+                    + "else ~/.cache/nightshift/calibration.properties).")
+    Path calibrationFile;
 
     @Option(names = "--master", defaultValue = "local[*]", description = "Spark master when not set by spark-submit (default: ${DEFAULT-VALUE}).")
     String master;
@@ -49,8 +62,13 @@ final class RunCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         JobConfig job = JobConfigLoader.load(config);
         SparkSession spark = JobConsole.session(master, warehouse);
-        RunSummary run = NightlyJob.of(spark, job).retryFailed(retryFailed).crashAfterChunks(crashAfterChunks)
-                .listener(JobConsole.progress(spec.commandLine().getErr())).run();
+        NightlyJob nightly = NightlyJob.of(spark, job).retryFailed(retryFailed).crashAfterChunks(crashAfterChunks)
+                .calibrationFile(calibrationFile).listener(JobConsole.progress(spec.commandLine().getErr()));
+        if (dryRun) {
+            JobConsole.printDryRun(nightly.dryRun(), spec.commandLine().getOut());
+            return 0;
+        }
+        RunSummary run = nightly.run();
         JobConsole.printSummary(run, spec.commandLine().getOut());
         return run.exitCode();
     }

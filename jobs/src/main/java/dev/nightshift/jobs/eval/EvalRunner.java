@@ -117,17 +117,20 @@ public final class EvalRunner {
         JobConfig.Source copy = new JobConfig.Source(TableRef.delta(sampleTable), source.id(), source.text(),
                 source.title(), source.columns(), null, source.duplicates(), source.latestBy(), JobConfig.BadRows.ERROR);
         TableRef results = TableRef.delta(scratch + "/results");
+        // The nightly job's budget is not the evaluation's: a stop part-way would score a partial sample.
+        JobConfig.Run run = new JobConfig.Run(config.run().chunkRows(), config.run().partitions(),
+                config.run().maxFailureRate());
         JobConfig job = new JobConfig(config.name() + "-eval", copy, List.of(task), config.model(),
                 new JobConfig.Output(results, TableRef.delta(scratch + "/runs"), scratch + "/staging"),
-                config.run(), config.prices(), config.hash(), config.locations());
-        RunSummary run = engines.apply(NightlyJob.of(spark, job).listener(listener)).run();
+                run, config.prices(), config.hash(), config.locations());
+        RunSummary summary = engines.apply(NightlyJob.of(spark, job).listener(listener)).run();
         Dataset<Row> table = spark.read().format("delta").load(results.path()).where(col("task").equalTo(task.name()));
         List<String> names = Arrays.asList(table.columns());
         Map<String, Prediction> predictions = new LinkedHashMap<>();
         for (Row row : table.collectAsList()) {
             predictions.put(row.getAs("doc_id"), prediction(row, names));
         }
-        return new OwnResults(predictions, run);
+        return new OwnResults(predictions, summary);
     }
 
     /** A results row as a prediction, by column name; {@code labels} (multi-label) when the table has it. */

@@ -58,8 +58,7 @@ final class DeltaTables {
      *  optional columns (their types are checked by whoever owns them). */
     static boolean ensure(SparkSession spark, TableRef ref, StructType schema, List<String> optional, String kind,
                           String version, String... partitionColumns) {
-        if (exists(spark, ref)) {
-            checkSchema(read(spark, ref).schema(), schema, optional, ref, kind, version);
+        if (check(spark, ref, schema, optional, kind, version)) {
             return true;
         }
         DeltaTableBuilder builder = DeltaTable.createIfNotExists(spark);
@@ -71,6 +70,20 @@ final class DeltaTables {
         }
         builder.execute();
         return false;
+    }
+
+    /**
+     * What {@link #ensure} checks, without creating anything (the dry run writes nothing).
+     *
+     * @return whether the table exists (its schema then checked)
+     */
+    static boolean check(SparkSession spark, TableRef ref, StructType schema, List<String> optional, String kind,
+                         String version) {
+        if (!exists(spark, ref)) {
+            return false;
+        }
+        checkSchema(read(spark, ref).schema(), schema, optional, ref, kind, version);
+        return true;
     }
 
     static void checkSchema(StructType actual, StructType expected, List<String> optional, TableRef ref, String kind,

@@ -65,6 +65,8 @@ public final class JobBuilder {
     private int chunkRows = 5000;
     private int partitions = 0;
     private double maxFailureRate = 0.05;
+    private Double maxCostUsd;
+    private Double maxWallMinutes;
     private double executorHourUsd = 0;
     private final List<JobConfig.ApiPrice> apis = new ArrayList<>();
     // Set by the YAML loader only: the file's hash and lines, and numbers as the file wrote them ("1e9").
@@ -244,6 +246,21 @@ public final class JobBuilder {
         return this;
     }
 
+    /**
+     * Budget: stop after the chunk in flight once the run has cost this many US dollars here (executors × hours ×
+     * {@link #executorHourUsd}); the run ends {@code budget_exceeded} and the next run continues. Needs an executor price.
+     */
+    public JobBuilder maxCostUsd(double value) {
+        this.maxCostUsd = value;
+        return this;
+    }
+
+    /** Budget: stop after the chunk in flight once the run has taken this many minutes (status {@code budget_exceeded}). */
+    public JobBuilder maxWallMinutes(double value) {
+        this.maxWallMinutes = value;
+        return this;
+    }
+
     public JobBuilder executorHourUsd(double value) {
         this.executorHourUsd = value;
         return this;
@@ -278,6 +295,14 @@ public final class JobBuilder {
     /** Runs the job with the ONNX Runtime engine. */
     public RunSummary run(SparkSession spark) {
         return job(spark).run();
+    }
+
+    /**
+     * What {@link #run} would do, without writing anything: rows to process, exact prompt tokens, expected output
+     * tokens, time and cost estimates ({@link NightlyJob#dryRun()}).
+     */
+    public DryRunReport dryRun(SparkSession spark) {
+        return job(spark).dryRun();
     }
 
     /** The job, to run later or to adjust first ({@code retryFailed}, a listener, another engine in tests). */
@@ -515,8 +540,19 @@ public final class JobBuilder {
         whole("run.chunk_rows", chunkRows, SettingRange.CHUNK_ROWS);
         whole("run.partitions", partitions, SettingRange.PARTITIONS);
         decimal("run.max_failure_rate", maxFailureRate, SettingRange.FAILURE_RATE);
+        if (maxCostUsd != null) {
+            decimal("run.max_cost_usd", maxCostUsd, SettingRange.MAX_COST_USD);
+            if (!(executorHourUsd > 0)) {
+                throw JobSettingException.of("run.max_cost_usd", "a cost budget needs prices.executor_hour_usd above 0 "
+                        + "(the run's cost here is executors x hours x that price); set the price, or use "
+                        + "run.max_wall_minutes for a time budget");
+            }
+        }
+        if (maxWallMinutes != null) {
+            decimal("run.max_wall_minutes", maxWallMinutes, SettingRange.MAX_WALL_MINUTES);
+        }
         try {
-            return new JobConfig.Run(chunkRows, partitions, maxFailureRate);
+            return new JobConfig.Run(chunkRows, partitions, maxFailureRate, maxCostUsd, maxWallMinutes);
         } catch (IllegalArgumentException e) {
             throw JobSettingException.of("run", e.getMessage());
         }
@@ -546,8 +582,8 @@ public final class JobBuilder {
 
     private double decimal(String key, double value, SettingRange range) {
         if (!range.contains(value)) {
-            throw JobSettingException.of(key, range.problem(written.getOrDefault(key,
-                    BigDecimal.valueOf(value).stripTrailingZeros().toPlainString())));
+            throw JobSettingException.of(key, range.problem(written.getOrDefault(key, Double.isFinite(value)
+                    ? BigDecimal.valueOf(value).stripTrailingZeros().toPlainString() : Double.toString(value))));
         }
         return value;
     }

@@ -20,7 +20,7 @@ import java.util.Objects;
  * @param tasks     what to do with each document (at least one; names unique)
  * @param model     the model folder and how to run it
  * @param output    the results and runs tables
- * @param run       chunking, parallelism and the failure threshold
+ * @param run       chunking, parallelism, the failure threshold and the budget
  * @param prices    the cost report's price list
  * @param hash      sha256 of the config file's bytes, recorded per run
  * @param locations where each setting was written, for error messages
@@ -169,13 +169,17 @@ public record JobConfig(String name, Source source, List<Task> tasks, Model mode
     }
 
     /**
-     * How the run is cut up.
+     * How the run is cut up, and when it stops early.
      *
      * @param chunkRows      most result rows per MERGE (a crash loses at most one chunk's work)
      * @param partitions     Spark partitions per chunk; 0 = the cluster's default parallelism
      * @param maxFailureRate failed rows / processed rows above which the run exits with code 1
+     * @param maxCostUsd     budget: the run's cost here (executors × hours × {@code prices.executor_hour_usd}, USD)
+     *                       after which it stops after the chunk in flight; null = no limit
+     * @param maxWallMinutes budget: minutes since the run started after which it stops after the chunk in flight;
+     *                       null = no limit
      */
-    public record Run(int chunkRows, int partitions, double maxFailureRate) {
+    public record Run(int chunkRows, int partitions, double maxFailureRate, Double maxCostUsd, Double maxWallMinutes) {
         public Run {
             if (chunkRows < 1) {
                 throw new IllegalArgumentException("run.chunk_rows must be at least 1, got " + chunkRows);
@@ -186,6 +190,22 @@ public record JobConfig(String name, Source source, List<Task> tasks, Model mode
             if (!(maxFailureRate >= 0 && maxFailureRate <= 1)) {
                 throw new IllegalArgumentException("run.max_failure_rate must be between 0 and 1, got " + maxFailureRate);
             }
+            if (maxCostUsd != null && !(maxCostUsd > 0)) {
+                throw new IllegalArgumentException("run.max_cost_usd must be above 0, got " + maxCostUsd);
+            }
+            if (maxWallMinutes != null && !(maxWallMinutes > 0)) {
+                throw new IllegalArgumentException("run.max_wall_minutes must be above 0, got " + maxWallMinutes);
+            }
+        }
+
+        /** A run without a budget. */
+        public Run(int chunkRows, int partitions, double maxFailureRate) {
+            this(chunkRows, partitions, maxFailureRate, null, null);
+        }
+
+        /** Whether a budget may stop the run early. */
+        public boolean hasBudget() {
+            return maxCostUsd != null || maxWallMinutes != null;
         }
     }
 

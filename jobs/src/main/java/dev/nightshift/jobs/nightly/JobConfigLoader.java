@@ -230,6 +230,12 @@ public final class JobConfigLoader {
         if (r.has("max_failure_rate")) {
             job.maxFailureRate(r.decimal("max_failure_rate"));
         }
+        if (r.has("max_cost_usd")) {
+            job.maxCostUsd(r.decimal("max_cost_usd"));
+        }
+        if (r.has("max_wall_minutes")) {
+            job.maxWallMinutes(r.decimal("max_wall_minutes"));
+        }
         r.finish();
     }
 

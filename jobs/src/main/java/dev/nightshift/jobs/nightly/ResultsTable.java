@@ -72,6 +72,11 @@ public final class ResultsTable {
         return DeltaTables.ensure(spark, ref, SCHEMA, List.of(ExtractedColumn.NAME), "results", VERSION, "task");
     }
 
+    /** Whether the table exists, its schema checked as {@link #ensure} does; creates nothing. */
+    static boolean check(SparkSession spark, TableRef ref) {
+        return DeltaTables.check(spark, ref, SCHEMA, List.of(ExtractedColumn.NAME), "results", VERSION);
+    }
+
     /** Rows whose latest attempt failed: what {@code --retry-failed} would retry (the table's state, not a run's count). */
     static long rowsWithErrors(SparkSession spark, TableRef ref) {
         return DeltaTables.read(spark, ref).where(col("error").isNotNull()).count();

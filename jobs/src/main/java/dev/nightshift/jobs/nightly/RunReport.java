@@ -5,14 +5,13 @@ import org.apache.spark.sql.SparkSession;
 
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
 /**
  * The run's report: its {@link RowCounts} (the sum of the committed chunks': the run's one count), the engines'
  * notes, cost and status, written to the runs table when the run starts ({@code running}) and when it ends
- * ({@code succeeded}, {@code too_many_failures} or {@code failed} with the reason).
+ * ({@code succeeded}, {@code too_many_failures}, {@code budget_exceeded} or {@code failed} with the reason).
  */
 final class RunReport {
 
@@ -90,27 +89,34 @@ final class RunReport {
         return done;
     }
 
+    /**
+     * Records and returns the row of a run its budget stopped between chunks: status {@code budget_exceeded}, a message
+     * with what was spent, how far it got and that the next run continues, and the cost report of what it did.
+     *
+     * @param reason     {@link RunBudget#exceeded}'s text
+     * @param pending    rows the plan sent to the model
+     * @param chunkCount chunks the plan had
+     */
+    RunSummary budgetExceeded(String reason, long pending, int chunkCount) {
+        long left = pending - counts.rows();
+        String message = String.format(Locale.ROOT, "stopped by its budget (%s) after %d of %d chunks: %,d of %,d pending "
+                        + "rows processed; the next run continues with the %,d rows left", reason, chunks, chunkCount,
+                counts.rows(), pending, left);
+        long withErrors = ResultsTable.rowsWithErrors(spark, config.output().results());
+        RunSummary stopped = summary(Instant.now(), RunSummary.BUDGET_EXCEEDED, message, rowsRead - pending, withErrors);
+        RunsTable.record(spark, config.output().runs(), stopped);
+        return stopped;
+    }
+
     private RunSummary summary(Instant ended, String status, String message, long skipped, long rowsWithErrors) {
         double seconds = Duration.between(started, ended == null ? Instant.now() : ended).toNanos() / 1e9;
-        int executors = executors();
-        double clusterCost = executors * seconds / 3600 * config.prices().executorHourUsd();
-        List<RunSummary.ApiCost> apiCosts = new ArrayList<>();
-        for (JobConfig.ApiPrice api : config.prices().apis()) {
-            double cost = counts.tokensIn() / 1e6 * api.inputPer1M() + counts.tokensOut() / 1e6 * api.outputPer1M();
-            apiCosts.add(new RunSummary.ApiCost(api.name(), cost, cost - clusterCost));
-        }
+        int executors = RunCosts.executors(spark);
+        double clusterCost = RunCosts.cluster(config.prices(), executors, seconds);
+        List<RunSummary.ApiCost> apiCosts = RunCosts.apis(config.prices(), counts.tokensIn(), counts.tokensOut(), clusterCost);
         return new RunSummary(runId, config.name(), config.hash(), retryFailed ? "retry_failed" : "incremental", status,
                 message, started, ended, docsRead, rowsRead, skipped, counts.rows(), counts.failed(), chunks,
                 counts.tokensIn(), counts.tokensOut(), seconds, seconds > 0 ? counts.tokens() / seconds : 0,
                 executors, clusterCost, apiCosts, modelId, fingerprint, rowsWithErrors, notes.provider(),
                 notes.warnings());
-    }
-
-    /** Executors the run could use: 1 with a local master, else those registered (the driver not counted). */
-    private int executors() {
-        if (spark.sparkContext().isLocal()) {
-            return 1;
-        }
-        return Math.max(1, spark.sparkContext().statusTracker().getExecutorInfos().length - 1);
     }
 }

@@ -10,8 +10,8 @@ import java.util.List;
  * @param job              the config's job name
  * @param configHash       sha256 of the config file
  * @param mode             incremental or retry_failed
- * @param status           succeeded, too_many_failures or failed
- * @param message          why a run failed or exceeded its threshold, else null
+ * @param status           succeeded, too_many_failures, budget_exceeded or failed
+ * @param message          why a run failed, exceeded its threshold or stopped at its budget, else null
  * @param startedAt        start time
  * @param endedAt          end time
  * @param docsRead         source documents after the filter and de-duplication
@@ -50,6 +50,8 @@ public record RunSummary(String runId, String job, String configHash, String mod
     public static final String SUCCEEDED = "succeeded";
     public static final String TOO_MANY_FAILURES = "too_many_failures";
     public static final String FAILED = "failed";
+    /** Stopped after a chunk because {@code run.max_cost_usd} or {@code run.max_wall_minutes} was reached. */
+    public static final String BUDGET_EXCEEDED = "budget_exceeded";
 
     public RunSummary {
         apiCosts = List.copyOf(apiCosts);
@@ -64,7 +66,7 @@ public record RunSummary(String runId, String job, String configHash, String mod
         return rowsProcessed == 0 ? 0 : (double) rowsFailed / rowsProcessed;
     }
 
-    /** 0 when the run succeeded, 1 when it failed or exceeded its failure threshold. */
+    /** 0 when the run succeeded, 1 when it failed, exceeded its failure threshold or stopped at its budget. */
     public int exitCode() {
         return SUCCEEDED.equals(status) ? 0 : 1;
     }

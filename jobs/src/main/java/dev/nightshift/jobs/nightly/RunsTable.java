@@ -13,7 +13,8 @@ import java.util.Map;
 
 /**
  * The runs table: one row per run, written when the run starts (status {@code running}) and replaced when it ends
- * ({@code succeeded}, {@code too_many_failures}, or {@code failed} with the reason). A run whose driver was killed
+ * ({@code succeeded}, {@code too_many_failures}, {@code budget_exceeded} with what was spent, or {@code failed} with
+ * the reason). A run whose driver was killed
  * stays {@code running} until the next run of the job marks it {@code abandoned} with what it committed.
  */
 public final class RunsTable {
@@ -61,6 +62,11 @@ public final class RunsTable {
         return DeltaTables.ensure(spark, ref, SCHEMA, "runs", VERSION);
     }
 
+    /** Whether the table exists, its schema checked as {@link #ensure} does; creates nothing. */
+    static boolean check(SparkSession spark, TableRef ref) {
+        return DeltaTables.check(spark, ref, SCHEMA, List.of(), "runs", VERSION);
+    }
+
     /** Appends the row of a run that starts (an append costs less than a MERGE, and its run id is new). */
     static void start(SparkSession spark, TableRef ref, RunSummary run) {
         var writer = spark.createDataFrame(List.of(toRow(run)), SCHEMA).coalesce(1).write().format("delta").mode("append");
@@ -78,6 +84,21 @@ public final class RunsTable {
                 .whenMatched().updateAll()
                 .whenNotMatched().insertAll()
                 .execute();
+    }
+
+    /**
+     * The whole-run speed of this job's latest run with this model that processed rows ({@code tokens_per_second}:
+     * prompt and output tokens over the run's wall time, Spark start-up, planning and MERGEs included), or null.
+     */
+    static Double lastTokensPerSecond(SparkSession spark, TableRef ref, String job, String modelFingerprint) {
+        List<Row> last = DeltaTables.read(spark, ref)
+                .where(functions.col("job").equalTo(job)
+                        .and(functions.col("model_fingerprint").equalTo(modelFingerprint))
+                        .and(functions.col("status").isin(RunSummary.SUCCEEDED, RunSummary.TOO_MANY_FAILURES,
+                                RunSummary.BUDGET_EXCEEDED))
+                        .and(functions.col("tokens_per_second").gt(0)))
+                .orderBy(functions.col("started_at").desc()).select("tokens_per_second").limit(1).collectAsList();
+        return last.isEmpty() ? null : last.get(0).getDouble(0);
     }
 
     /** Ids of this job's runs still marked {@code running}, except {@code live} ones. */

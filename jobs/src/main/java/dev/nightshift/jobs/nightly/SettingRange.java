@@ -28,6 +28,8 @@ public record SettingRange(double min, boolean openMin, double max, String note)
     public static final SettingRange TOP_P = new SettingRange(0, true, 1, "1 = off");
     public static final SettingRange REPETITION_PENALTY = new SettingRange(0, true, 10, "1 = off");
     public static final SettingRange PRICE = closed(0, 1_000_000, "US dollars");
+    public static final SettingRange MAX_COST_USD = new SettingRange(0, true, 1_000_000, "US dollars of this run's cost here");
+    public static final SettingRange MAX_WALL_MINUTES = new SettingRange(0, true, 525_600, "minutes since the run started; 525600 = a year");
 
     static SettingRange closed(double min, double max, String note) {
         return new SettingRange(min, false, max, note);

@@ -116,6 +116,36 @@ class JobBuilderTest {
     }
 
     @Test
+    void budgetKeysAreCheckedTheSameWayThroughTheBuilderAndYaml() {
+        String budget = "max_failure_rate: 0.05\n  max_cost_usd: 2.5\n  max_wall_minutes: 90\nprices: {executor_hour_usd: 0.5}";
+        JobConfig yaml = JobConfigLoader.parse(YAML.replace("max_failure_rate: 0.05", budget), "job.yaml");
+        JobConfig built = builder(o -> o, List.of("a", "b"), 2, 0.05).maxCostUsd(2.5).maxWallMinutes(90)
+                .executorHourUsd(0.5).build();
+        assertEquals(yaml.run(), built.run());
+        assertEquals(2.5, built.run().maxCostUsd());
+        assertEquals(90.0, built.run().maxWallMinutes());
+        assertEquals(null, builder(o -> o, List.of("a", "b"), 2, 0.05).build().run().maxCostUsd(), "no budget by default");
+
+        // negative and zero: the range, on the key's own line
+        String negative = builderError(builder(o -> o, List.of("a", "b"), 2, 0.05).maxCostUsd(-1).executorHourUsd(0.5));
+        assertEquals("run.max_cost_usd: must be greater than 0 and at most 1000000 (US dollars of this run's cost "
+                + "here), got -1", negative);
+        String withNegative = YAML.replace("max_failure_rate: 0.05", budget.replace("2.5", "-1"));
+        JobConfigException e = assertThrows(JobConfigException.class, () -> JobConfigLoader.parse(withNegative, "job.yaml"));
+        assertEquals("job.yaml line " + (lineOf("max_failure_rate") + 1) + ": " + negative, e.getMessage());
+        String zero = builderError(builder(o -> o, List.of("a", "b"), 2, 0.05).maxWallMinutes(0));
+        assertEquals("run.max_wall_minutes: must be greater than 0 and at most 525600 (minutes since the run started; "
+                + "525600 = a year), got 0", zero);
+        String notANumber = YAML.replace("max_failure_rate: 0.05", "max_failure_rate: 0.05\n  max_wall_minutes: soon");
+        assertEquals("job.yaml line " + (lineOf("max_failure_rate") + 1) + ": run.max_wall_minutes: expected a number, "
+                + "got 'soon'", assertThrows(JobConfigException.class,
+                () -> JobConfigLoader.parse(notANumber, "job.yaml")).getMessage());
+        // a cost budget with no executor price could never be reached
+        String unpriced = builderError(builder(o -> o, List.of("a", "b"), 2, 0.05).maxCostUsd(5));
+        assertTrue(unpriced.startsWith("run.max_cost_usd: a cost budget needs prices.executor_hour_usd above 0"), unpriced);
+    }
+
+    @Test
     void catalogResultsNeedAStagingFolderEitherWay() {
         String message = builderError(builder(o -> o, List.of("a", "b"), 2, 0.05).mergeInto(TableRef.table("db.results")));
         assertEquals("output.staging: results is a catalog table, so give output.staging: a folder for per-chunk "

@@ -220,5 +220,7 @@ class JobConfigLoaderTest {
         assertEquals(List.of("topic", "summary", "companies"), config.tasks().stream().map(JobConfig.Task::name).toList());
         assertEquals(List.of("company", "amount", "currency"), config.task("companies").fields());
         assertEquals(2, config.prices().apis().size());
+        assertEquals(5.0, config.run().maxCostUsd());
+        assertEquals(360.0, config.run().maxWallMinutes());
     }
 }
