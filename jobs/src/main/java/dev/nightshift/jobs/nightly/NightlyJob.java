@@ -1,5 +1,6 @@
 package dev.nightshift.jobs.nightly;
 
+import dev.nightshift.engine.EngineHolder;
 import dev.nightshift.engine.EngineFactory;
 import dev.nightshift.engine.ModelCard;
 import dev.nightshift.engine.Reason;

@@ -1,5 +1,8 @@
 package dev.nightshift.jobs.nightly;
 
+import dev.nightshift.engine.EngineHolder;
+import dev.nightshift.engine.EngineFactory;
+import dev.nightshift.engine.ModelSettings;
 import dev.nightshift.engine.Prompt;
 import dev.nightshift.engine.TextGenerator;
 import dev.nightshift.task.TaskType;
