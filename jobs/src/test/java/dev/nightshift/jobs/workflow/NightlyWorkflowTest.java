@@ -149,6 +149,25 @@ class NightlyWorkflowTest {
     }
 
     @Test
+    void theLlmQueriesNotebookRunsEveryStatementAndAgreesWithTheNightlyJob() throws IOException {
+        List<List<Row>> answers = runNotebook("nightshift_llm_queries.sql", Map.of(
+                "nightshift.source", dir.resolve("work/data/sample-docs.jsonl").toString(),
+                "nightshift.results", results(),
+                "spark.nightshift.model.path", dir.resolve("work/models/random-tiny-int4").toString(),
+                "spark.nightshift.prices.hosted_small.input_per_1m_usd", "0.15"));
+        assertEquals(11, answers.size(), "statements in the llm queries notebook");
+        Row cost = answers.get(4).get(0);
+        assertEquals(8L, cost.getLong(0));
+        assertEquals(cost.getLong(1) * 0.15 / 1e6, cost.getDouble(3), 1e-6);
+        assertEquals(8, answers.get(5).size(), "the sample's labels");
+        assertEquals(8L, answers.get(6).stream().mapToLong(r -> r.getLong(1)).sum(), "documents per label");
+        assertEquals(3, answers.get(7).size(), "three summaries");
+        assertEquals(4, answers.get(8).size(), "four documents' fields");
+        assertEquals(8L, answers.get(9).stream().mapToLong(r -> r.getLong(1)).sum(), "every row has an outcome");
+        assertEquals(List.of(), answers.get(10), "the ad-hoc labels and scores are the nightly job's");
+    }
+
+    @Test
     void theEvalNotebookRunsEveryStatementOnTheEvalGatesTables() throws IOException {
         List<List<Row>> answers = runNotebook("nightshift_eval.sql",
                 Map.of("nightshift.eval", dir.resolve("work/nightly/eval").toString()));
@@ -172,7 +191,7 @@ class NightlyWorkflowTest {
         assertTrue(text.startsWith("-- Databricks notebook source\n"), name + " is not in Databricks' source format");
         long start = System.nanoTime();
         List<List<Row>> answers = new ArrayList<>();
-        Pattern set = Pattern.compile("(?s)SET (nightshift\\.[a-z_]+) = .*");
+        Pattern set = Pattern.compile("(?s)SET ((?:spark\\.)?nightshift\\.[a-z0-9_.-]+) = .*");
         for (String statement : statements(text)) {
             Matcher parameter = set.matcher(statement);
             if (parameter.matches()) {
