@@ -16,7 +16,10 @@ import java.util.Map;
  * cache, which the other rows do not share), and its first token sampled so it joins the very next step. The batch stays
  * full until the queue is empty; only then do finished rows leave it (compaction once half of it is done). A refilled
  * row's prompt is prefilled exactly as it would be alone (batch 1, from an empty row), and its decode steps run beside
- * rows of other lengths as in any right-padded batch, so greedy output stays what the row gives alone.
+ * rows of other lengths as in any right-padded batch, so greedy output stays what the row gives alone. When every row
+ * of the batch finishes at the same step (equal output lengths), the next rows are prefilled together into the emptied
+ * batch as a new batch would be (one padded prefill is faster than one per row on small models), which keeps the
+ * guarantee of any batched prefill.
  *
  * <p>This needs a cache whose rows hold their own lengths and take several tokens alone: {@link SharedKvCache} (GQA
  * graphs). A {@link GrowingKvCache} (graphs with {@code position_ids}) keeps every row at one length, since padding a
@@ -100,6 +103,7 @@ final class GenerationLoop {
         while (true) {
             long now = System.nanoTime();
             int active = 0;
+            int free = 0;
             for (int b = 0; b < slot.length; b++) {
                 tokens[b] = decoders.padId();
                 advance[b] = false;
@@ -108,6 +112,29 @@ final class GenerationLoop {
                     tokens[b] = sample(row, logits[b], now);
                     advance[b] = !row.done();
                 }
+                free += advance[b] ? 0 : 1;
+            }
+            // Every row finished at once (equal output lengths): the next rows fill the whole batch in one padded
+            // prefill, as a new batch would, instead of one prefill each.
+            if (free == slot.length && slot.length > 1 && queue.size() - next >= slot.length
+                    && queue.subList(next, next + slot.length).stream().allMatch(row -> row.prefixKey == null)) {
+                List<Row> wave = queue.subList(next, next + slot.length);
+                next += slot.length;
+                long start = System.nanoTime();
+                for (int b = 0; b < slot.length; b++) {
+                    decoder.clear(b);
+                    wave.get(b).startNanos = start;
+                    counters.refill();
+                }
+                logits = prefill(decoder, wave);
+                long sampled = System.nanoTime();
+                for (int b = 0; b < slot.length; b++) {
+                    slot[b] = wave.get(b);
+                    tokens[b] = sample(slot[b], logits[b], sampled);
+                    advance[b] = !slot[b].done();
+                }
+            }
+            for (int b = 0; b < slot.length; b++) {
                 // A finished row's slot takes the next waiting row; one that stops at its first token frees it again.
                 while (!advance[b] && next < queue.size()) {
                     Row fresh = queue.get(next++);

@@ -422,6 +422,25 @@ class GenerationLoopTest {
         assertTrue(decoder.closed);
     }
 
+    /** Rows of one output length finish together: the next rows go into the emptied batch in one padded prefill. */
+    @Test
+    void whenEveryRowFinishesAtOnceTheNextRowsArePrefilledTogether() throws Exception {
+        int[] lengths = {4, 4, 4, 4, 4, 4, 4};
+        Script script = new Script();
+        List<Row> rows = scripted(script, lengths, GenerationOptions.greedy(20));
+        FixedLogitsDecoder.Model model = model(script);
+        DecodeCounters counters = new DecodeCounters();
+        List<GenerationResult> results = runContinuous(model, rows, 3, counters);
+        for (int r = 0; r < lengths.length; r++) {
+            assertArrayEquals(script.continuations.get(Arrays.toString(rows.get(r).prompt)), results.get(r).tokenIds(), "row " + r);
+        }
+        FixedLogitsDecoder decoder = model.opened.get(0);
+        assertEquals(2, decoder.calls.stream().filter("prefill 3"::equals).count(), decoder.calls.toString());
+        assertEquals(1, decoder.calls.stream().filter("extend 1"::equals).count(), "the seventh row, alone: " + decoder.calls);
+        assertEquals(4, counters.snapshot().refills());
+        assertEquals(List.of(3, 3, 3, 3, 3, 3, 3, 3, 1, 1, 1, 1), decoder.liveSteps, "two full waves, then the last row");
+    }
+
     /**
      * Refilled slots under every per-row rule: max_new_tokens of 1 (the row ends at its prefill's token and its slot is
      * refilled again before the step), a stop string, seeded sampling (each row's own stream: the same tokens as alone)
