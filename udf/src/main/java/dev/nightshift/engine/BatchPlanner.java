@@ -10,6 +10,9 @@ import java.util.Objects;
  * prefix and prompt length (less padding), grouped while (KV rows in the batch) x (longest prompt + answer room) x
  * (KV bytes per position) stays within the budget, at most {@code maxBatchSize} rows, one shared prefix per batch, and
  * one prompt length per batch where the cache cannot mix lengths ({@link KvCache#mixedLengths()}).
+ *
+ * <p>For continuous batching ({@link #runs}) it plans runs instead: a queue of rows and a number of slots, each slot
+ * with room for the run's longest row, (slots) x (longest positions) x (KV bytes per position) within the budget.
  */
 final class BatchPlanner {
 
@@ -45,6 +48,55 @@ final class BatchPlanner {
         this.maxBatchSize = maxBatchSize;
         this.budgetBytes = budgetBytes;
         this.bytesPerPosition = bytesPerPosition;
+    }
+
+    /**
+     * A continuous-batching run: {@code rows} in the order they enter the decoder, through {@code slots} rows of KV cache
+     * (at most the run's row count) of {@code maxLength} positions each.
+     */
+    record Run<T extends Planned>(List<T> rows, int slots, int maxLength) {
+    }
+
+    /**
+     * Continuous-batching runs of generation rows (one KV row each), in order; every row is in exactly one. Rows go
+     * longest first (prompt plus max_new_tokens: the long ones start early instead of running alone at the end, and the
+     * first row fixes the run's slot length). A run's slots are as many as the budget allows at its first row's length,
+     * at most {@code maxBatchSize}; once a run has rows for all its slots, a new run starts where the shorter rows would allow
+     * a quarter more slots (at least one), so a long row does not keep the whole queue narrow while each run still has a
+     * queue to keep full. With
+     * the budget not binding there is one run. Shared prefixes do not split runs: each slot copies its row's own.
+     */
+    <T extends Planned> List<Run<T>> runs(List<T> rows) {
+        List<T> sorted = new ArrayList<>(rows);
+        sorted.sort(Comparator.comparingInt((T r) -> -r.positions()).thenComparingInt(Planned::index));
+        List<Run<T>> runs = new ArrayList<>();
+        List<T> current = new ArrayList<>();
+        int slots = 0;
+        for (T row : sorted) {
+            if (row.cacheRows() != 1) {
+                throw new IllegalArgumentException("continuous batching runs generation rows (one KV row each), got a row of "
+                        + row.cacheRows());
+            }
+            int fit = slots(row.positions());
+            if (!current.isEmpty() && current.size() >= slots && fit >= slots + Math.max(1, slots / 4)) {
+                runs.add(new Run<>(current, Math.min(slots, current.size()), current.get(0).positions()));
+                current = new ArrayList<>();
+            }
+            if (current.isEmpty()) {
+                slots = fit;
+            }
+            current.add(row);
+        }
+        if (!current.isEmpty()) {
+            runs.add(new Run<>(current, Math.min(slots, current.size()), current.get(0).positions()));
+        }
+        return runs;
+    }
+
+    /** Rows of {@code positions} positions the budget holds at once, 1 to maxBatchSize (a row alone over it still runs). */
+    private int slots(int positions) {
+        long fit = budgetBytes / Math.max(1, (long) positions * bytesPerPosition);
+        return (int) Math.max(1, Math.min(maxBatchSize, fit));
     }
 
     /** The batches, in order; every row is in exactly one. A row alone over the budget still gets a batch of its own. */

@@ -41,6 +41,12 @@ interface Decoder extends AutoCloseable {
      */
     void copyPrefix(Decoder source, int from, int to, int positions);
 
+    /**
+     * Empties row {@code row} (length 0) so a waiting prompt can take its place, fed with {@link #extend} while the
+     * other rows keep theirs (continuous batching; needs {@link #mixedLengths()} and {@link #extendsOneRow()}).
+     */
+    void clear(int row);
+
     /** A new decoder of {@code copies} rows, each continuing row {@code row}, room for {@code maxLength} positions each. */
     Decoder fork(int row, int copies, int maxLength) throws OrtException;
 

@@ -11,12 +11,21 @@ import java.util.Locale;
  * @param requireGpu       fail instead of falling back to CPU when CUDA is unavailable
  * @param intraOpThreads   ONNX Runtime threads per run; 0 = the cores available to this JVM
  * @param kvBudgetBytes    KV-cache bytes one batch may use; batches are sized by it
- * @param maxBatchSize     upper bound on rows per batch
+ * @param maxBatchSize     upper bound on rows per batch (slots of a continuous batch)
+ * @param continuousBatching generation keeps its batch full: a finished row's slot takes the next waiting row
+ *                         (GroupQueryAttention graphs; graphs with position_ids always run shrinking batches, see
+ *                         {@link GenerationLoop}). Off: each planned batch runs until its last row stops. Default on:
+ *                         the same tokens, and faster whenever output lengths differ (docs/benchmarks.md)
  *
  * <p>Serializable so that a Spark job can ship it to executors inside its tasks as it is (no mirror record).
  */
 public record EngineOptions(String provider, int deviceId, boolean requireGpu, int intraOpThreads,
-                            long kvBudgetBytes, int maxBatchSize) implements Serializable {
+                            long kvBudgetBytes, int maxBatchSize, boolean continuousBatching) implements Serializable {
+
+    /** Continuous batching on. */
+    public EngineOptions(String provider, int deviceId, boolean requireGpu, int intraOpThreads, long kvBudgetBytes, int maxBatchSize) {
+        this(provider, deviceId, requireGpu, intraOpThreads, kvBudgetBytes, maxBatchSize, true);
+    }
 
     public EngineOptions {
         provider = provider == null ? "cpu" : provider.toLowerCase(Locale.ROOT);
@@ -37,29 +46,33 @@ public record EngineOptions(String provider, int deviceId, boolean requireGpu, i
         }
     }
 
-    /** CPU, all cores, 1 GiB of KV cache per batch, at most 64 rows. */
+    /** CPU, all cores, 1 GiB of KV cache per batch, at most 64 rows, continuous batching. */
     public static EngineOptions defaults() {
-        return new EngineOptions("cpu", 0, false, 0, 1L << 30, 64);
+        return new EngineOptions("cpu", 0, false, 0, 1L << 30, 64, true);
     }
 
     public EngineOptions withProvider(String value) {
-        return new EngineOptions(value, deviceId, requireGpu, intraOpThreads, kvBudgetBytes, maxBatchSize);
+        return new EngineOptions(value, deviceId, requireGpu, intraOpThreads, kvBudgetBytes, maxBatchSize, continuousBatching);
     }
 
     public EngineOptions withDevice(int id, boolean required) {
-        return new EngineOptions(provider, id, required, intraOpThreads, kvBudgetBytes, maxBatchSize);
+        return new EngineOptions(provider, id, required, intraOpThreads, kvBudgetBytes, maxBatchSize, continuousBatching);
     }
 
     public EngineOptions withThreads(int threads) {
-        return new EngineOptions(provider, deviceId, requireGpu, threads, kvBudgetBytes, maxBatchSize);
+        return new EngineOptions(provider, deviceId, requireGpu, threads, kvBudgetBytes, maxBatchSize, continuousBatching);
     }
 
     public EngineOptions withKvBudget(long bytes) {
-        return new EngineOptions(provider, deviceId, requireGpu, intraOpThreads, bytes, maxBatchSize);
+        return new EngineOptions(provider, deviceId, requireGpu, intraOpThreads, bytes, maxBatchSize, continuousBatching);
     }
 
     public EngineOptions withMaxBatchSize(int rows) {
-        return new EngineOptions(provider, deviceId, requireGpu, intraOpThreads, kvBudgetBytes, rows);
+        return new EngineOptions(provider, deviceId, requireGpu, intraOpThreads, kvBudgetBytes, rows, continuousBatching);
+    }
+
+    public EngineOptions withContinuousBatching(boolean on) {
+        return new EngineOptions(provider, deviceId, requireGpu, intraOpThreads, kvBudgetBytes, maxBatchSize, on);
     }
 
     public int threads() {

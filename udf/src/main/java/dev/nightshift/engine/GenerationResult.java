@@ -12,7 +12,8 @@ package dev.nightshift.engine;
  * @param error           what went wrong and how to fix it, or null
  *                        (on error: the prompt's real token count, although the model may not have run it)
  * @param truncated       the prompt was cut to fit the context (overflow policy truncate_*)
- * @param firstTokenNanos time from the start of the row's batch to its first token
+ * @param firstTokenNanos time from the start of the row's batch to its first token (for a row that took a finished
+ *                        row's place in a running batch, from the start of its own prefill)
  * @param decodeNanos     time spent generating the row's later tokens
  * @param warning         what was changed to get a result (prompt truncated from N to M tokens, less room than
  *                        max_new_tokens, an incomplete last character dropped), or null

@@ -67,6 +67,12 @@ final class GrowingKvCache implements KvCache {
     }
 
     @Override
+    public void clear(int row) {
+        throw new UnsupportedOperationException("a growing KV cache keeps every row at one length; one row cannot be emptied "
+                + "for another prompt (continuous batching runs GroupQueryAttention graphs only)");
+    }
+
+    @Override
     public KvCache row(int row) {
         throw new UnsupportedOperationException("a graph with position_ids is fed all rows of a batch together");
     }

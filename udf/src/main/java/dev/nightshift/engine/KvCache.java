@@ -45,6 +45,13 @@ interface KvCache extends AutoCloseable {
      */
     void copyPrefix(KvCache source, int from, int to, int positions);
 
+    /**
+     * Empties row {@code row} (it then holds 0 positions) so that another prompt can be fed to it through {@link #row}
+     * while the other rows keep theirs: continuous batching's refill of a finished row's slot. Needs
+     * {@link #mixedLengths()}; what the row held stays in memory but is never read again (attention reads a row's length).
+     */
+    void clear(int row);
+
     /** A new cache of {@code copies} rows, each a copy of row {@code row}, room for {@code maxLength} positions (label scoring). */
     KvCache fork(int row, int copies, int maxLength) throws OrtException;
 

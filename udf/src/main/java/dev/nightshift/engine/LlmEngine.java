@@ -22,20 +22,23 @@ import java.util.concurrent.Semaphore;
  * }</pre>
  *
  * <p><b>Guarantee, and its limit.</b> Under greedy decoding a row's output is the same, token for token,
- * whatever other rows share its batch (tested on every graph kind the engine runs): padding never reaches a row's
- * attention (right padding with per-row attention lengths for GQA graphs; equal-length batches for the others), a
+ * whatever other rows share its batch and whether it started with the batch or later in a finished row's slot
+ * (continuous batching, {@link GenerationLoop}; tested on every graph kind the engine runs): padding never reaches a
+ * row's attention (right padding with per-row attention lengths for GQA graphs; equal-length batches for the others), a
+ * refilled row's prompt is prefilled alone into its emptied slot, a
  * shared prefix is applied per row whatever its batch, and each row samples from its own seeded stream. But the
  * logits are not bit-identical across batch sizes: ONNX Runtime's kernels (MatMulNBits, most likely) can choose their
  * code path by the number of rows, which changes the last bits. Greedy choices have absorbed that in every test;
  * a sampled row can draw another token where its random number falls between the two roundings, so sampled
- * output is reproducible for the same batch, not across batch sizes (observed on a random int4 model: four
+ * output is reproducible for the same input (the plan of batches and refills is deterministic), not across batch sizes (observed on a random int4 model: four
  * identical sampled prompts agree with each other in one batch and differ from the same prompt alone; on the fp32
  * graph of {@code EngineBatchingTest} sampled rows match alone).
  *
  * <p><b>Concurrency.</b> One engine per model per JVM serves every thread (every Spark task of an
- * executor). Each call keeps its own KV caches; batches from different threads run one at a time,
- * since each already uses all the intra-op threads, so concurrent callers queue rather than oversubscribe
- * the cores. Tokenization and result decoding run outside that gate.
+ * executor). Each call keeps its own KV caches; batches (continuous runs: from first prefill to last token) from
+ * different threads run one at a time, since each already uses all the intra-op threads and holds its budget of KV
+ * cache, so concurrent callers queue rather than oversubscribe the cores or the memory. Tokenization and result
+ * decoding run outside that gate.
  */
 public final class LlmEngine implements TextGenerator {
 
@@ -47,6 +50,7 @@ public final class LlmEngine implements TextGenerator {
     private final PromptEncoder encoder;
     /** One plan for generation and label scoring: the same budget, batch size and cache constraints. */
     private final BatchPlanner planner;
+    private final DecodeCounters counters = new DecodeCounters();
     /** One compiled grammar per JSON schema, with its token masks, shared by every row and thread of this engine. */
     private final Map<String, TokenConstraint> constraints = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile TokenBytes vocabulary;
@@ -181,29 +185,55 @@ public final class LlmEngine implements TextGenerator {
         runnable.removeIf(row -> row.error != null);
         Map<String, Decoder> prefixes = new LinkedHashMap<>();
         try {
-            GenerationLoop loop = new GenerationLoop(model, tokenizer, prefixes);
-            for (List<Row> batch : planner.plan(runnable)) {
-                long start = System.nanoTime();
-                try {
-                    gate.acquireUninterruptibly();
-                    try {
-                        loop.run(batch);
-                    } finally {
-                        gate.release();
-                    }
-                } catch (OrtException | RuntimeException e) {
-                    for (Row row : batch) {
-                        row.error = ErrorCode.ENGINE_FAILURE.message("inference failed for this row's batch: " + Reason.of(e));
-                    }
+            GenerationLoop loop = new GenerationLoop(model, tokenizer, prefixes, counters);
+            // Continuous batching needs a cache that can refill one row (GQA graphs); GenerationLoop says why.
+            if (options.continuousBatching() && model.sharedBuffer) {
+                for (BatchPlanner.Run<Row> run : planner.runs(runnable)) {
+                    runUnderGate(run.rows(), results, () -> loop.runContinuous(run.rows(), run.slots()));
                 }
-                for (Row row : batch) {
-                    // Where each token's text ends serves field confidences of constrained (extract) rows only.
-                    results[row.index] = row.result(start, row.options.jsonSchema() != null ? tokenizer : null);
+            } else {
+                for (List<Row> batch : planner.plan(runnable)) {
+                    runUnderGate(batch, results, () -> loop.run(batch));
                 }
             }
         } finally {
             prefixes.values().forEach(Decoder::close);
         }
+    }
+
+    private interface Work {
+        void run() throws OrtException;
+    }
+
+    /**
+     * Runs one batch or continuous run alone on the engine (see Concurrency) and turns its rows into results. A failure
+     * fails the rows that had not finished, with the reason; rows that had finished keep their output.
+     */
+    private void runUnderGate(List<Row> rows, GenerationResult[] results, Work work) {
+        long start = System.nanoTime();
+        try {
+            gate.acquireUninterruptibly();
+            try {
+                work.run();
+            } finally {
+                gate.release();
+            }
+        } catch (OrtException | RuntimeException e) {
+            for (Row row : rows) {
+                if (!row.done()) {
+                    row.error = ErrorCode.ENGINE_FAILURE.message("inference failed for this row's batch: " + Reason.of(e));
+                }
+            }
+        }
+        for (Row row : rows) {
+            // Where each token's text ends serves field confidences of constrained (extract) rows only.
+            results[row.index] = row.result(start, row.options.jsonSchema() != null ? tokenizer : null);
+        }
+    }
+
+    /** What the generation loops of this engine have done so far (decode steps, rows per step, refills), all callers together. */
+    public DecodeStats decodeStats() {
+        return counters.snapshot();
     }
 
     /** How many (prompt, label) pairs label scoring has tokenized in full; the rest reused a task's ids. */

@@ -71,6 +71,11 @@ final class OnnxDecoder implements Decoder {
     }
 
     @Override
+    public void clear(int row) {
+        cache.clear(row);
+    }
+
+    @Override
     public Decoder fork(int row, int copies, int maxLength) throws OrtException {
         return new OnnxDecoder(model, cache.fork(row, copies, maxLength));
     }

@@ -27,6 +27,8 @@ final class Row implements BatchPlanner.Planned {
     String warning;
     /** The prompt's token count as reported (the real count of a prompt that could not run), or -1 for prompt.length. */
     int reportedPromptTokens = -1;
+    /** When the row's prefill began, if it joined a running batch (a continuous refill); 0 for a batch's first rows. */
+    long startNanos;
     long firstTokenNanos;
     long finishedNanos;
 
@@ -127,14 +129,18 @@ final class Row implements BatchPlanner.Planned {
         return result(batchStart, null);
     }
 
-    /** @param tokenizer to find where each token's text ends ({@link GenerationResult#tokenTextEnds()}), or null */
+    /**
+     * @param batchStart when the row's batch started: the start of its time to first token, unless it joined the batch
+     *                   later ({@link #startNanos})
+     * @param tokenizer  to find where each token's text ends ({@link GenerationResult#tokenTextEnds()}), or null
+     */
     GenerationResult result(long batchStart, TextTokenizer tokenizer) {
         int promptTokens = reportedPromptTokens >= 0 ? reportedPromptTokens : prompt.length;
         if (error != null) {
             return new GenerationResult("", tokens(), promptTokens, count, FinishReason.ERROR, error, truncated, 0, 0,
                     warning);
         }
-        long first = firstTokenNanos == 0 ? 0 : firstTokenNanos - batchStart;
+        long first = firstTokenNanos == 0 ? 0 : firstTokenNanos - (startNanos != 0 ? startNanos : batchStart);
         long decode = firstTokenNanos == 0 ? 0 : finishedNanos - firstTokenNanos;
         return new GenerationResult(text, tokens(), promptTokens, count, finish, null, truncated, first, decode, warning,
                 Arrays.copyOf(logprobs, count), tokenizer == null ? new int[0] : tokenTextEnds(tokenizer));

@@ -151,6 +151,11 @@ final class SharedKvCache implements KvCache {
     }
 
     @Override
+    public void clear(int row) {
+        lengths[first + row] = 0;
+    }
+
+    @Override
     public KvCache fork(int row, int copies, int newMaxLength) {
         SharedKvCache fork = new SharedKvCache(model, copies, newMaxLength);
         for (int c = 0; c < copies; c++) {

@@ -59,8 +59,10 @@ final class FixedLogitsDecoder implements Decoder {
     private final Model model;
     private final int maxLength;
     private List<int[]> sequences = new ArrayList<>();
-    /** Batch sizes of every prefill, step and extend call, in order: "prefill 3", "step 3", "extend 1". */
+    /** Batch sizes of every prefill, step and extend call, and every clear, in order: "prefill 3", "step 3", "extend 1", "clear". */
     final List<String> calls = new ArrayList<>();
+    /** Per step, how many rows it advanced (fed a token that counts). */
+    final List<Integer> liveSteps = new ArrayList<>();
     /** The live-row lists of every compaction. */
     final List<int[]> compactions = new ArrayList<>();
     boolean closed;
@@ -111,6 +113,11 @@ final class FixedLogitsDecoder implements Decoder {
     public float[][] step(int[] tokens, boolean[] advance) {
         check(tokens.length == rows() && advance.length == rows(), "a step of " + tokens.length + " tokens over " + rows() + " rows");
         calls.add("step " + tokens.length);
+        int live = 0;
+        for (boolean a : advance) {
+            live += a ? 1 : 0;
+        }
+        liveSteps.add(live);
         float[][] out = new float[tokens.length][];
         for (int b = 0; b < tokens.length; b++) {
             out[b] = advance[b] ? feed(b, new int[]{tokens[b]}) : model.logits.apply(sequences.get(b));
@@ -129,6 +136,13 @@ final class FixedLogitsDecoder implements Decoder {
     public void copyPrefix(Decoder source, int from, int to, int positions) {
         check(model.mixedLengths, "a prefix copied into one row of a decoder whose rows share one length");
         sequences.set(to, Arrays.copyOf(((FixedLogitsDecoder) source).sequences.get(from), positions));
+    }
+
+    @Override
+    public void clear(int row) {
+        check(model.mixedLengths && model.extendsOneRow, "a row emptied in a decoder whose rows share one length");
+        calls.add("clear");
+        sequences.set(row, new int[0]);
     }
 
     @Override

@@ -15,6 +15,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -341,5 +342,167 @@ class GenerationLoopTest {
             distinct += Arrays.equals(batched.get(r).tokenIds(), run(model, List.of(reseeded)).get(0).tokenIds()) ? 0 : 1;
         }
         assertTrue(distinct > 0, "the seed decides the tokens");
+    }
+
+    static List<GenerationResult> runContinuous(DecoderFactory model, List<Row> rows, int slots, DecodeCounters counters)
+            throws Exception {
+        new GenerationLoop(model, tokenizer, new HashMap<>(), counters).runContinuous(rows, slots);
+        List<GenerationResult> results = new ArrayList<>();
+        for (Row row : rows) {
+            results.add(row.result(0));
+        }
+        return results;
+    }
+
+    /** Continuations of the given lengths, distinct per row, for prompts of 2..5 tokens. */
+    static List<Row> scripted(Script script, int[] lengths, GenerationOptions options) {
+        List<Row> rows = new ArrayList<>();
+        for (int r = 0; r < lengths.length; r++) {
+            int[] continuation = new int[lengths[r]];
+            for (int i = 0; i < continuation.length; i++) {
+                continuation[i] = 100 + 13 * r + i;
+            }
+            int[] prompt = new int[2 + r % 4];
+            prompt[0] = 1;
+            for (int i = 1; i < prompt.length; i++) {
+                prompt[i] = 30 + r * 4 + i;
+            }
+            script.add(prompt, continuation);
+            rows.add(row(r, prompt, options));
+        }
+        return rows;
+    }
+
+    /**
+     * Eleven rows ending after 1..9 tokens through three slots: each finished row's slot is emptied and the next row
+     * prefilled into it alone, so every step until the queue is empty runs three live rows; every row gets its own
+     * tokens (the script fails the test the moment a slot holds anything but one row's prompt and tokens).
+     */
+    @Test
+    void continuousBatchingRefillsAFinishedRowsSlotAndKeepsEveryStepFull() throws Exception {
+        int[] lengths = {5, 1, 8, 3, 2, 7, 4, 6, 1, 9, 3};
+        Script script = new Script();
+        List<Row> rows = scripted(script, lengths, GenerationOptions.greedy(20));
+        FixedLogitsDecoder.Model model = model(script);
+        DecodeCounters counters = new DecodeCounters();
+        List<GenerationResult> results = runContinuous(model, rows, 3, counters);
+        for (int r = 0; r < lengths.length; r++) {
+            assertArrayEquals(script.continuations.get(Arrays.toString(rows.get(r).prompt)), results.get(r).tokenIds(), "row " + r);
+            assertEquals(FinishReason.STOP, results.get(r).finishReason());
+        }
+        assertEquals(1, model.opened.size(), "one decoder for the whole queue");
+        FixedLogitsDecoder decoder = model.opened.get(0);
+        assertEquals(3, decoder.rows());
+        assertEquals("prefill 3", decoder.calls.get(0), "the first three rows prefilled together");
+        assertEquals(8, decoder.calls.stream().filter("clear"::equals).count(), decoder.calls.toString());
+        assertEquals(8, decoder.calls.stream().filter("extend 1"::equals).count(), "each refill prefilled alone");
+        int lastRefill = decoder.calls.lastIndexOf("extend 1");
+        int stepsBefore = (int) decoder.calls.subList(0, lastRefill).stream().filter(c -> c.startsWith("step")).count();
+        assertTrue(stepsBefore > 0);
+        for (int step = 0; step <= stepsBefore; step++) {
+            assertEquals(3, decoder.liveSteps.get(step), "step " + step + " ran with the queue not empty: " + decoder.liveSteps);
+        }
+        DecodeStats stats = counters.snapshot();
+        assertEquals(8, stats.refills());
+        assertEquals(lengths.length, stats.rowsFinished());
+        // Every token but each row's end of sequence is fed once by a step; each row's first token comes from its prefill.
+        assertEquals(Arrays.stream(lengths).sum(), stats.liveRows() + 0L, stats.toString());
+        assertEquals(decoder.liveSteps.size(), stats.steps());
+        // The shrinking path runs the same rows in more steps (the planner's batches of three, each until its last row).
+        DecodeCounters shrinking = new DecodeCounters();
+        Script again = new Script();
+        List<Row> same = scripted(again, lengths, GenerationOptions.greedy(20));
+        GenerationLoop loop = new GenerationLoop(model(again), tokenizer, new HashMap<>(), shrinking);
+        for (int first = 0; first < same.size(); first += 3) {
+            loop.run(same.subList(first, Math.min(same.size(), first + 3)));
+        }
+        assertEquals(0, shrinking.snapshot().refills());
+        assertEquals(stats.liveRows(), shrinking.snapshot().liveRows());
+        assertTrue(shrinking.snapshot().steps() > stats.steps(), shrinking.snapshot() + " vs " + stats);
+        assertTrue(decoder.closed);
+    }
+
+    /** Rows of one output length finish together: the next rows go into the emptied batch in one padded prefill. */
+    @Test
+    void whenEveryRowFinishesAtOnceTheNextRowsArePrefilledTogether() throws Exception {
+        int[] lengths = {4, 4, 4, 4, 4, 4, 4};
+        Script script = new Script();
+        List<Row> rows = scripted(script, lengths, GenerationOptions.greedy(20));
+        FixedLogitsDecoder.Model model = model(script);
+        DecodeCounters counters = new DecodeCounters();
+        List<GenerationResult> results = runContinuous(model, rows, 3, counters);
+        for (int r = 0; r < lengths.length; r++) {
+            assertArrayEquals(script.continuations.get(Arrays.toString(rows.get(r).prompt)), results.get(r).tokenIds(), "row " + r);
+        }
+        FixedLogitsDecoder decoder = model.opened.get(0);
+        assertEquals(2, decoder.calls.stream().filter("prefill 3"::equals).count(), decoder.calls.toString());
+        assertEquals(1, decoder.calls.stream().filter("extend 1"::equals).count(), "the seventh row, alone: " + decoder.calls);
+        assertEquals(4, counters.snapshot().refills());
+        assertEquals(List.of(3, 3, 3, 3, 3, 3, 3, 3, 1, 1, 1, 1), decoder.liveSteps, "two full waves, then the last row");
+    }
+
+    /**
+     * Refilled slots under every per-row rule: max_new_tokens of 1 (the row ends at its prefill's token and its slot is
+     * refilled again before the step), a stop string, seeded sampling (each row's own stream: the same tokens as alone)
+     * and shared prefixes (rows of two prefixes and of none share the decoder; a refill copies its row's own prefix).
+     */
+    @Test
+    void refilledSlotsKeepStopStringsSamplingAndSharedPrefixesOfTheirRows() throws Exception {
+        Function<int[], float[]> flat = sequence -> {
+            float[] logits = FixedLogits.uniform(VOCAB, -50f);
+            int seed = Arrays.hashCode(sequence);
+            for (int k = 0; k < 6; k++) {
+                logits[10 + Math.floorMod(seed * 31 + k * 7, 400)] = k * 0.3f;
+            }
+            return logits;
+        };
+        int[][] prefixes = {{1, 30, 31, 32}, {1, 40, 41}};
+        List<java.util.function.Supplier<Row>> makers = new ArrayList<>();
+        for (int r = 0; r < 9; r++) {
+            int index = r;
+            int kind = r % 3;
+            int[] prompt = kind == 2 ? new int[]{1, 50 + r, 9} : concat(prefixes[kind], new int[]{60 + r, 61});
+            GenerationOptions options = GenerationOptions.greedy(r == 4 ? 1 : 3 + r).withSampling(1.0, 0, 1.0, 100 + r);
+            if (r == 5) {
+                options = options.withStopStrings(List.of("a", "e", "o", "t"));
+            }
+            GenerationOptions chosen = options;
+            makers.add(() -> kind == 2 ? row(index, prompt, chosen)
+                    : new Row(index, prompt, chosen, "p" + kind, prefixes[kind], false, 512));
+        }
+        FixedLogitsDecoder.Model model = new FixedLogitsDecoder.Model(flat, PAD, EOS, true, true);
+        List<Row> rows = new ArrayList<>();
+        makers.forEach(maker -> rows.add(maker.get()));
+        Map<String, Decoder> shared = new HashMap<>();
+        DecodeCounters counters = new DecodeCounters();
+        new GenerationLoop(model, tokenizer, shared, counters).runContinuous(rows, 2);
+        assertEquals(7, counters.snapshot().refills());
+        assertEquals(Set.of("p0", "p1"), shared.keySet());
+        for (Decoder prefix : shared.values()) {
+            assertEquals(List.of("prefill 1"), ((FixedLogitsDecoder) prefix).calls, "each prefix prefilled once");
+        }
+        for (int r = 0; r < rows.size(); r++) {
+            Row alone = makers.get(r).get();
+            new GenerationLoop(model, tokenizer, new HashMap<>()).run(List.of(alone));
+            GenerationResult expected = alone.result(0);
+            GenerationResult actual = rows.get(r).result(0);
+            assertArrayEquals(expected.tokenIds(), actual.tokenIds(), "row " + r);
+            assertEquals(expected.text(), actual.text(), "row " + r);
+            assertEquals(expected.finishReason(), actual.finishReason(), "row " + r);
+        }
+        assertEquals(1, rows.get(4).result(0).generatedTokens());
+        assertEquals(FinishReason.STOP, rows.get(5).result(0).finishReason(), "the stop string ended row 5: "
+                + rows.get(5).result(0).text());
+    }
+
+    @Test
+    void aDecoderWhoseRowsShareOneLengthRefusesContinuousBatching() {
+        Script script = new Script().add(prompt(1, 50), ids(" cat")).add(prompt(1, 51), ids(" dog"));
+        FixedLogitsDecoder.Model growing = new FixedLogitsDecoder.Model(script, PAD, EOS, false, false);
+        IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                () -> runContinuous(growing, List.of(row(0, prompt(1, 50), GenerationOptions.greedy(5)),
+                        row(1, prompt(1, 51), GenerationOptions.greedy(5))), 2, new DecodeCounters()));
+        assertTrue(e.getMessage().contains("shrinking batches"), e.getMessage());
+        assertTrue(growing.opened.get(0).closed);
     }
 }

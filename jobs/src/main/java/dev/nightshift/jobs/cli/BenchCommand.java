@@ -43,7 +43,9 @@ import java.util.concurrent.Future;
                 "  bin/nightshift bench --random small \\",
                 "      --json-schema conf/bench/invoice.schema.json",
                 "  bin/nightshift bench --random small --batch-sizes 1 --prefix-tokens 0 \\",
-                "      --classify-rows 32 --summary-tokens 10000"})
+                "      --classify-rows 32 --summary-tokens 10000",
+                "  bin/nightshift bench --random small --batch-sizes 1 --prefix-tokens 0 \\",
+                "      --continuous-rows 48 --continuous-new-tokens 8..128"})
 final class BenchCommand implements Callable<Integer> {
 
     @Spec
@@ -109,6 +111,23 @@ final class BenchCommand implements Callable<Integer> {
             + "--summary-tokens (default: ${DEFAULT-VALUE}, the summarize task's).")
     int summaryNewTokens;
 
+    @Option(names = "--continuous-rows", defaultValue = "0", description = "Also run this many summarize rows of varied "
+            + "output length through continuous batching and through shrinking batches: rows/s, tokens/s, occupancy of "
+            + "both (default: ${DEFAULT-VALUE}, skip).")
+    int continuousRows;
+
+    @Option(names = "--continuous-slots", defaultValue = "8", description = "Batch size (slots) of --continuous-rows "
+            + "(default: ${DEFAULT-VALUE}).")
+    int continuousSlots;
+
+    @Option(names = "--continuous-new-tokens", defaultValue = "8..128", paramLabel = "MIN..MAX", description = "Range "
+            + "max_new_tokens of --continuous-rows is drawn from, uniformly (default: ${DEFAULT-VALUE}).")
+    String continuousNewTokens;
+
+    @Option(names = "--continuous-document-tokens", defaultValue = "200", description = "Longest document of "
+            + "--continuous-rows; lengths are drawn from a quarter of it up to it (default: ${DEFAULT-VALUE}).")
+    int continuousDocumentTokens;
+
     @Option(names = "--executor-hour-usd", defaultValue = "0", description = "Price of an executor-hour, for the cost of "
             + "--summary-tokens (default: ${DEFAULT-VALUE}, no cost line).")
     double executorHourUsd;
@@ -132,6 +151,11 @@ final class BenchCommand implements Callable<Integer> {
             throw new UserError.Usage("--classify-rows, --summary-tokens and --executor-hour-usd must be 0 or more, "
                     + "--classify-tokens at least 1");
         }
+        int[] continuousNew = newTokenRange(continuousNewTokens);
+        if (continuousRows < 0 || continuousSlots < 1 || continuousDocumentTokens < 4) {
+            throw new UserError.Usage("--continuous-rows must be 0 or more, --continuous-slots at least 1 and "
+                    + "--continuous-document-tokens at least 4");
+        }
         PrintWriter out = spec.commandLine().getOut();
         Path folder = model;
         Path temporary = null;
@@ -154,7 +178,8 @@ final class BenchCommand implements Callable<Integer> {
             }
             return 0;
         }
-        try (LlmEngine engine = LlmEngine.open(folder, EngineOptions.defaults().withThreads(threads).withKvBudget(4L << 30))) {
+        EngineOptions engineOptions = EngineOptions.defaults().withThreads(threads).withKvBudget(4L << 30);
+        try (LlmEngine engine = LlmEngine.open(folder, engineOptions)) {
             int vocab = vocabSize(folder);
             sizes = BenchSizes.fit(promptTokens, newTokens, prefixTokens, documentTokens, engine.model().contextLength());
             sizes.notes().forEach(out::println);
@@ -212,6 +237,19 @@ final class BenchCommand implements Callable<Integer> {
             if (classifyRows > 0) {
                 TaskBench.classify(engine, classifyRows, classifyTokens, out);
             }
+            if (continuousRows > 0) {
+                if (continuousDocumentTokens + continuousNew[1] + 64 > engine.model().contextLength()) {
+                    throw new UserError.Usage("--continuous-document-tokens " + continuousDocumentTokens + " plus up to "
+                            + continuousNew[1] + " new tokens and the prompt's words do not fit the model's context of "
+                            + engine.model().contextLength() + " tokens; lower them");
+                }
+                EngineOptions slotted = engineOptions.withMaxBatchSize(continuousSlots);
+                try (LlmEngine continuous = LlmEngine.open(folder, slotted.withContinuousBatching(true));
+                     LlmEngine shrinking = LlmEngine.open(folder, slotted.withContinuousBatching(false))) {
+                    TaskBench.continuousVsShrinking(continuous, shrinking, continuousSlots, continuousRows,
+                            continuousDocumentTokens, continuousNew[0], continuousNew[1], repeat, out);
+                }
+            }
             if (summaryTokens > 0) {
                 TaskBench.mapReduce(engine, summaryTokens, summaryNewTokens, executorHourUsd, out);
             }
@@ -227,6 +265,23 @@ final class BenchCommand implements Callable<Integer> {
             try (var paths = Files.walk(temporary)) {
                 paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
+        }
+    }
+
+    /** MIN..MAX (or one number) of --continuous-new-tokens, each within the max_new_tokens range. */
+    static int[] newTokenRange(String text) {
+        String[] parts = text.strip().split("\\.\\.", -1);
+        try {
+            int min = Integer.parseInt(parts[0].strip());
+            int max = parts.length == 2 ? Integer.parseInt(parts[1].strip()) : min;
+            if (parts.length > 2 || min > max) {
+                throw new NumberFormatException();
+            }
+            SettingRange.MAX_NEW_TOKENS.require("--continuous-new-tokens", min);
+            SettingRange.MAX_NEW_TOKENS.require("--continuous-new-tokens", max);
+            return new int[]{min, max};
+        } catch (NumberFormatException e) {
+            throw new UserError.Usage("--continuous-new-tokens must be MIN..MAX with MIN <= MAX (like 8..128), got '" + text + "'");
         }
     }
 
@@ -413,13 +468,13 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static double median(double[] values) {
+    static double median(double[] values) {
         double[] sorted = values.clone();
         Arrays.sort(sorted);
         return sorted[sorted.length / 2];
     }
 
-    private static String spread(double[] values) {
+    static String spread(double[] values) {
         double[] sorted = values.clone();
         Arrays.sort(sorted);
         return String.format(Locale.ROOT, "%.1f (%.1f-%.1f)", median(values), sorted[0], sorted[sorted.length - 1]);

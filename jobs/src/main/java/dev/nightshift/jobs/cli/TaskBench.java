@@ -18,7 +18,8 @@ import java.util.Random;
 /**
  * {@code bench}'s task-level measurements (issue 10), each on the task classes the nightly job runs: classify by label
  * scoring against the naive way (generate a few tokens, parse the label), and the map-reduce summary of one long
- * document. Figures only; nothing here passes or fails.
+ * document; continuous against shrinking batches on summaries of varied length (issue 13). Figures only; nothing here
+ * passes or fails.
  */
 final class TaskBench {
 
@@ -101,6 +102,84 @@ final class TaskBench {
                 engine.model().contextLength(), task.generation().maxNewTokens(), output.details().summaryChunks(),
                 output.details().summaryDepth(), output.promptTokens(), output.outputTokens(), seconds, cost,
                 seconds * 10_000 / tokens);
+    }
+
+    /**
+     * Continuous against shrinking batches on a summarize-like workload: {@code rows} documents of
+     * {@code documentTokens}/4 to {@code documentTokens} tokens in the summarize task's default prompt, each with its
+     * own max_new_tokens drawn from {@code minNew..maxNew} and end of sequence ignored (random weights seldom stop, so
+     * the drawn lengths stand for summaries that end at varied points). The same prompts go through {@code continuous}
+     * and {@code shrinking} (two engines on one folder, alike but for the switch) in turn, {@code repeat} times after
+     * one unmeasured warm-up each; prints the medians of rows/s and generated tokens/s with their spread, each path's
+     * live rows per decode step and occupancy (live rows per row of a step) from the engines' own counts, and the
+     * median of the per-repeat ratios (each pair ran back to back, so it drifts less with a shared machine's load).
+     */
+    static void continuousVsShrinking(LlmEngine continuous, LlmEngine shrinking, int slots, int rows, int documentTokens,
+                                      int minNew, int maxNew, int repeat, PrintWriter out) {
+        Task task = TaskType.SUMMARIZE.create(null, List.of(), List.of(), TaskType.SUMMARIZE.defaultMaxWords(),
+                GenerationOptions.greedy(maxNew));
+        Random random = new Random(2026);
+        List<Prompt> prompts = new ArrayList<>();
+        long newTokens = 0;
+        for (int row = 0; row < rows; row++) {
+            int length = Math.max(1, documentTokens / 4 + random.nextInt(documentTokens - documentTokens / 4 + 1));
+            String text = document(continuous, length, new Random(3000 + row), true);
+            Prompt prompt = task.prompt(task.template().renderParts(name -> name.equals("text") ? text : null), false);
+            int drawn = minNew + random.nextInt(maxNew - minNew + 1);
+            newTokens += drawn;
+            prompts.add(new Prompt(prompt.parts(), false, GenerationOptions.greedy(drawn).withIgnoreEos(true)));
+        }
+        LlmEngine[] engines = {continuous, shrinking};
+        double[][] rowsPerSecond = new double[2][repeat];
+        double[][] tokensPerSecond = new double[2][repeat];
+        dev.nightshift.engine.DecodeStats[] stats = new dev.nightshift.engine.DecodeStats[2];
+        for (LlmEngine engine : engines) {
+            generateAll(engine, prompts.subList(0, Math.min(slots, prompts.size())));
+        }
+        for (int r = 0; r < repeat; r++) {
+            for (int e = 0; e < 2; e++) {
+                dev.nightshift.engine.DecodeStats before = engines[e].decodeStats();
+                long start = System.nanoTime();
+                long generated = generateAll(engines[e], prompts);
+                double seconds = (System.nanoTime() - start) / 1e9;
+                dev.nightshift.engine.DecodeStats run = engines[e].decodeStats().since(before);
+                stats[e] = stats[e] == null ? run : new dev.nightshift.engine.DecodeStats(stats[e].steps() + run.steps(),
+                        stats[e].slotRows() + run.slotRows(), stats[e].liveRows() + run.liveRows(),
+                        stats[e].refills() + run.refills(), stats[e].rowsFinished() + run.rowsFinished());
+                rowsPerSecond[e][r] = rows / seconds;
+                tokensPerSecond[e][r] = generated / seconds;
+            }
+        }
+        out.printf(Locale.ROOT, "continuous vs shrinking batches (%d summarize rows, documents %d..%d tokens, max_new_tokens "
+                        + "%d..%d ignoring end of sequence, %d new tokens in all, %d slots, %d runs each):%n", rows,
+                Math.max(1, documentTokens / 4), documentTokens, minNew, maxNew, newTokens, slots, repeat);
+        String[] names = {"continuous", "shrinking"};
+        for (int e = 0; e < 2; e++) {
+            out.printf(Locale.ROOT, "  %-10s %s rows/s, %s tokens/s, %.1f live rows per decode step (%d steps per run), "
+                            + "occupancy %.0f%%, %d refills per run%n", names[e], BenchCommand.spread(rowsPerSecond[e]),
+                    BenchCommand.spread(tokensPerSecond[e]), (double) stats[e].liveRows() / Math.max(1, stats[e].steps()),
+                    stats[e].steps() / repeat, 100 * stats[e].occupancy(), stats[e].refills() / repeat);
+        }
+        double[] ratios = new double[repeat];
+        for (int r = 0; r < repeat; r++) {
+            ratios[r] = rowsPerSecond[0][r] / rowsPerSecond[1][r];
+        }
+        double[] sorted = ratios.clone();
+        java.util.Arrays.sort(sorted);
+        out.printf(Locale.ROOT, "  continuous / shrinking rows/s, per run pair: %.2fx (%.2f-%.2f)%n", BenchCommand.median(ratios),
+                sorted[0], sorted[repeat - 1]);
+    }
+
+    /** Generates every prompt; returns the tokens generated; a failed row fails the benchmark. */
+    private static long generateAll(LlmEngine engine, List<Prompt> prompts) {
+        long tokens = 0;
+        for (GenerationResult result : engine.generate(prompts)) {
+            if (result.failed()) {
+                throw new IllegalStateException("benchmark row failed: " + result.error());
+            }
+            tokens += result.generatedTokens();
+        }
+        return tokens;
     }
 
     /**

@@ -104,6 +104,26 @@ class EngineCommandsTest {
     }
 
     @Test
+    void benchComparesContinuousWithShrinkingBatches() {
+        ConvertCommandTest.Outcome outcome = run("bench", "--random", "tiny", "--batch-sizes", "1", "--prompt-tokens", "16",
+                "--new-tokens", "4", "--repeat", "1", "--prefix-tokens", "0", "--continuous-rows", "6",
+                "--continuous-slots", "2", "--continuous-new-tokens", "2..6", "--continuous-document-tokens", "40");
+        assertEquals(0, outcome.code(), outcome.err());
+        assertTrue(outcome.out().contains("continuous vs shrinking batches (6 summarize rows, documents 10..40 tokens, "
+                + "max_new_tokens 2..6 ignoring end of sequence"), outcome.out());
+        // six rows through two slots: the four after the first two each take a finished row's slot
+        assertTrue(outcome.out().matches("(?s).*\n  continuous [0-9.]+ \\(.*\\) rows/s, [0-9.]+ \\(.*\\) tokens/s, [0-9.]+ live "
+                + "rows per decode step \\([0-9]+ steps per run\\), occupancy [0-9]+%, 4 refills per run\n  shrinking .*"
+                + "0 refills per run\n  continuous / shrinking rows/s, per run pair: [0-9.]+x .*"), outcome.out());
+
+        ConvertCommandTest.Outcome reversed = run("bench", "--random", "tiny", "--continuous-rows", "6",
+                "--continuous-new-tokens", "9..3");
+        assertEquals(2, reversed.code(), reversed.out());
+        assertTrue(reversed.err().contains("--continuous-new-tokens must be MIN..MAX with MIN <= MAX (like 8..128), got '9..3'"),
+                reversed.err());
+    }
+
+    @Test
     void benchDefaultsFitA512TokenModel() {
         // stories260K's context is 512: the default shared-prefix test (300 + 200 tokens, plus BOS) used to overflow it
         ConvertCommandTest.Outcome outcome = run("bench", "--model", stories.toString(), "--batch-sizes", "1", "--repeat", "1",
