@@ -74,6 +74,17 @@ public final class LlmBatchExec extends SparkPlan {
         return child.execute().toJavaRDD().mapPartitions(partition).rdd();
     }
 
+    /** Rows keep their partitions and order: results are appended to each row in place. */
+    @Override
+    public org.apache.spark.sql.catalyst.plans.physical.Partitioning outputPartitioning() {
+        return child.outputPartitioning();
+    }
+
+    @Override
+    public Seq<org.apache.spark.sql.catalyst.expressions.SortOrder> outputOrdering() {
+        return child.outputOrdering();
+    }
+
     @Override
     public Seq<SparkPlan> children() {
         return CollectionConverters.asScala(List.of(child)).toSeq();

@@ -17,9 +17,9 @@ import java.util.Objects;
 
 /**
  * An {@code llm_*} call in a query plan. It is never evaluated row by row: {@link LlmStrategy} plans every call in a
- * SELECT list or WHERE clause as a batched {@link LlmBatchExec} beneath it, the way Spark plans Python UDFs. Where the
- * planner cannot reach a call (inside an aggregate function), evaluating it fails with an error that says to move the
- * call into a subquery.
+ * SELECT list or WHERE clause as a batched {@link LlmBatchExec} beneath it, the way Spark plans Python UDFs, and
+ * {@link LlmCallsIntoProjections} moves calls from other places there. Should a call still be reached elsewhere,
+ * evaluating it fails with an error that says to move it into a subquery.
  *
  * <p>It is {@link Unevaluable} so that the optimizer never evaluates it itself (Spark computes a projection over an
  * in-memory relation while optimizing, which would run the model row by row).
@@ -97,9 +97,9 @@ public final class LlmCall extends Expression implements Unevaluable, CodegenFal
 
     @Override
     public Object eval(InternalRow input) {
-        throw new UnsupportedOperationException(function.sqlName() + " cannot run here (inside an aggregate function "
-                + "or a join condition): compute it in a subquery first, e.g. SELECT avg(c.score) FROM (SELECT "
-                + "llm_classify(text, array('a', 'b')) AS c FROM t)");
+        throw new UnsupportedOperationException(function.sqlName() + " cannot run here: llm_* calls run batched in "
+                + "SELECT lists and WHERE clauses; compute it in a subquery first, e.g. SELECT avg(c.score) FROM "
+                + "(SELECT llm_classify(text, array('a', 'b')) AS c FROM t)");
     }
 
     @Override

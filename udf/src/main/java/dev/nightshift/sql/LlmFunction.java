@@ -105,10 +105,23 @@ public enum LlmFunction {
             case SUMMARIZE, GENERATE -> DataTypes.StringType;
             case SUMMARIZE_OR_ERROR, GENERATE_OR_ERROR -> TEXT_OR_ERROR;
             case CLASSIFY -> CLASSIFIED;
-            case EXTRACT -> extracted.add("error", DataTypes.StringType).add("error_code", DataTypes.StringType);
+            case EXTRACT -> nullable(extracted).add("error", DataTypes.StringType).add("error_code", DataTypes.StringType);
             case COUNT_TOKENS -> DataTypes.IntegerType;
             case ESTIMATE_COST -> DataTypes.DoubleType;
         };
+    }
+
+    /**
+     * The DDL's struct with every field nullable: NOT NULL makes a field required in the answer, but a failed row has
+     * no values at all (and Spark's generated code would trust a non-nullable field never to be null).
+     */
+    static StructType nullable(StructType struct) {
+        StructType out = new StructType();
+        for (org.apache.spark.sql.types.StructField field : struct.fields()) {
+            DataType type = field.dataType() instanceof StructType inner ? nullable(inner) : field.dataType();
+            out = out.add(field.name(), type, true, field.metadata());
+        }
+        return out;
     }
 
     @Override

@@ -47,6 +47,9 @@ final class LlmPartition implements FlatMapFunction<Iterator<InternalRow>, Inter
 
     @Override
     public Iterator<InternalRow> call(Iterator<InternalRow> rows) {
+        if (!rows.hasNext()) {
+            return rows;  // an empty partition opens no engine
+        }
         TextGenerator engine = EngineHolder.get(model.factory(), model.settings());
         List<BatchAnswers> answers = new ArrayList<>();
         for (LlmRequest request : requests) {
@@ -55,6 +58,9 @@ final class LlmPartition implements FlatMapFunction<Iterator<InternalRow>, Inter
         }
         UnsafeProjection textProjection = UnsafeProjection.create(CollectionConverters.asScala(texts).toSeq(),
                 CollectionConverters.asScala(input).toSeq());
+        // a text built with rand() or monotonically_increasing_id() needs its partition
+        org.apache.spark.TaskContext task = org.apache.spark.TaskContext.get();
+        textProjection.initialize(task == null ? 0 : task.partitionId());
         UnsafeProjection outputProjection = UnsafeProjection.create(output);
         int batchRows = model.settings().engineOptions().maxBatchSize();
         return new Iterator<>() {

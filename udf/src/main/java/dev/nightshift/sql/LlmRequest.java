@@ -19,6 +19,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.DecimalType;
 import org.apache.spark.sql.types.MapType;
 import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StringType;
 import org.apache.spark.sql.types.StructType;
 
 import java.io.Serializable;
@@ -77,7 +78,7 @@ public record LlmRequest(LlmFunction function, Task task, String chat, StructTyp
                     + args.size() + ": " + function.usage());
         }
         DataType textType = args.get(0).dataType();
-        if (!textType.equals(DataTypes.StringType) && !textType.equals(DataTypes.NullType)) {
+        if (!(textType instanceof StringType) && !textType.equals(DataTypes.NullType)) {
             throw new IllegalArgumentException(name + "'s first argument must be a STRING, got "
                     + textType.simpleString() + "; cast it: CAST(x AS STRING)");
         }
@@ -153,12 +154,21 @@ public record LlmRequest(LlmFunction function, Task task, String chat, StructTyp
                     (int) number(name, options, "top_k", 0, true),
                     number(name, options, "top_p", 1, false),
                     number(name, options, "repetition_penalty", 1, false),
-                    (long) number(name, options, "seed", 0, true),
+                    seed(name, options),
                     stop, OverflowPolicy.parse(overflow));
         } catch (TaskOptionException e) {
             throw e;
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static long seed(String name, Map<String, String> options) {
+        String text = options.get("seed");
+        try {
+            return text == null ? 0 : Long.parseLong(text.strip());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(name + ": option seed must be a whole number, got '" + text + "'");
         }
     }
 
@@ -208,7 +218,7 @@ public record LlmRequest(LlmFunction function, Task task, String chat, StructTyp
 
     /** The options map: string keys, values of any simple type, read as their text. */
     private static Map<String, String> options(String name, Expression arg) {
-        if (!(arg.dataType() instanceof MapType map) || !map.keyType().equals(DataTypes.StringType)) {
+        if (!(arg.dataType() instanceof MapType map) || !(map.keyType() instanceof StringType)) {
             throw new IllegalArgumentException(name + "'s options must be a map with string keys, e.g. "
                     + "map('max_new_tokens', '64', 'temperature', '0'), got " + arg.dataType().simpleString());
         }
@@ -232,7 +242,10 @@ public record LlmRequest(LlmFunction function, Task task, String chat, StructTyp
     }
 
     private static List<String> labels(String name, Expression arg) {
-        if (!(arg.dataType() instanceof ArrayType array) || !array.elementType().equals(DataTypes.StringType)) {
+        if (arg.dataType() instanceof ArrayType empty && empty.elementType().equals(DataTypes.NullType)) {
+            throw new IllegalArgumentException(name + " got no labels; give at least two: array('billing', 'refund')");
+        }
+        if (!(arg.dataType() instanceof ArrayType array) || !(array.elementType() instanceof StringType)) {
             throw new IllegalArgumentException(name + "'s labels must be an array of strings, e.g. "
                     + "array('billing', 'refund', 'other'), got " + arg.dataType().simpleString());
         }
@@ -251,7 +264,7 @@ public record LlmRequest(LlmFunction function, Task task, String chat, StructTyp
     }
 
     private static String constantString(String name, Expression arg, String what) {
-        if (!arg.dataType().equals(DataTypes.StringType)) {
+        if (!(arg.dataType() instanceof StringType)) {
             throw new IllegalArgumentException(name + "'s " + what + " must be a string, got "
                     + arg.dataType().simpleString());
         }
@@ -306,7 +319,7 @@ public record LlmRequest(LlmFunction function, Task task, String chat, StructTyp
         String description = field.getComment().isDefined() ? field.getComment().get() : "";
         FieldSpec.FieldType kind;
         List<FieldSpec> inner = List.of();
-        if (type.equals(DataTypes.StringType)) {
+        if (type instanceof StringType) {
             kind = FieldSpec.FieldType.STRING;
         } else if (type.equals(DataTypes.ByteType) || type.equals(DataTypes.ShortType)
                 || type.equals(DataTypes.IntegerType) || type.equals(DataTypes.LongType)) {
@@ -317,7 +330,7 @@ public record LlmRequest(LlmFunction function, Task task, String chat, StructTyp
             kind = FieldSpec.FieldType.BOOLEAN;
         } else if (type.equals(DataTypes.DateType)) {
             kind = FieldSpec.FieldType.DATE;
-        } else if (type instanceof ArrayType array && array.elementType().equals(DataTypes.StringType)) {
+        } else if (type instanceof ArrayType array && array.elementType() instanceof StringType) {
             kind = FieldSpec.FieldType.LIST;
         } else if (type instanceof StructType struct && top) {
             kind = FieldSpec.FieldType.OBJECT;

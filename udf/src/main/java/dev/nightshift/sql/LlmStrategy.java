@@ -1,10 +1,12 @@
 package dev.nightshift.sql;
 
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.catalyst.expressions.And;
 import org.apache.spark.sql.catalyst.expressions.Attribute;
 import org.apache.spark.sql.catalyst.expressions.AttributeReference;
 import org.apache.spark.sql.catalyst.expressions.Expression;
 import org.apache.spark.sql.catalyst.expressions.NamedExpression;
+import org.apache.spark.sql.catalyst.plans.logical.Aggregate;
 import org.apache.spark.sql.catalyst.plans.logical.Filter;
 import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan;
 import org.apache.spark.sql.catalyst.plans.logical.Project;
@@ -26,11 +28,11 @@ import java.util.Map;
  * Plans a SELECT list or WHERE clause holding {@code llm_*} calls as {@link LlmBatchExec} (the calls, batched) under
  * the ordinary projection or filter, which then reads each call's result as a column. Nested calls
  * ({@code llm_summarize(llm_generate(...))}) become one batched operator per level, innermost first. The same call
- * written twice in one SELECT runs once.
+ * written twice in one SELECT, or in a SELECT and its WHERE, runs once.
  *
- * <p>Every other plan node is left to Spark's own strategies. The analyzer has already moved calls out of GROUP BY,
- * ORDER BY and the like into a projection beneath them (Spark does so for every expression that is not deterministic);
- * a call inside an aggregate function stays there, and fails with a message that says to use a subquery.
+ * <p>An aggregate whose results feed calls (one summary per group) is planned as a projection above it.
+ * Conditions of a WHERE clause without calls filter the rows first. Every other plan node is left to Spark's own
+ * strategies: {@link LlmCallsIntoProjections} has already moved calls out of them into projections.
  */
 public final class LlmStrategy extends SparkStrategy {
 
@@ -42,15 +44,35 @@ public final class LlmStrategy extends SparkStrategy {
 
     @Override
     public Seq<SparkPlan> apply(LogicalPlan plan) {
-        if (plan instanceof Project project && hasCall(expressions(project.projectList()))) {
+        if (plan instanceof Aggregate aggregate && !LlmCallsIntoProjections.above(aggregate).isEmpty()) {
+            // calls over the groups' keys or results: a projection above the aggregate runs them
+            return apply(LlmCallsIntoProjections.pushAbove(aggregate));
+        }
+        if (plan instanceof Project project) {
             List<Expression> list = expressions(project.projectList());
-            Batched batched = batch(list, project.child());
+            boolean filterCalls = project.child() instanceof Filter filter && hasCall(List.of(filter.condition()));
+            if (!hasCall(list) && !filterCalls) {
+                return none();
+            }
+            // a SELECT over a WHERE, both with calls: one batched operator beneath both, so a call written in each
+            // runs once
+            Where where = filterCalls ? where((Filter) project.child()) : new Where(project.child(), null);
+            List<Expression> all = new ArrayList<>(list);
+            if (where.condition() != null) {
+                all.add(where.condition());
+            }
+            Batched batched = batch(all, where.input());
+            SparkPlan input = batched.plan();
+            if (where.condition() != null) {
+                input = new FilterExec(batched.expressions().get(list.size()), input);
+            }
             List<NamedExpression> named = new ArrayList<>();
-            batched.expressions().forEach(e -> named.add((NamedExpression) e));
-            return one(new ProjectExec(CollectionConverters.asScala(named).toSeq(), batched.plan()));
+            batched.expressions().subList(0, list.size()).forEach(e -> named.add((NamedExpression) e));
+            return one(new ProjectExec(CollectionConverters.asScala(named).toSeq(), input));
         }
         if (plan instanceof Filter filter && hasCall(List.of(filter.condition()))) {
-            Batched batched = batch(List.of(filter.condition()), filter.child());
+            Where where = where(filter);
+            Batched batched = batch(List.of(where.condition()), where.input());
             SparkPlan filtered = new FilterExec(batched.expressions().get(0), batched.plan());
             // the filter's output is its child's: leave the results columns behind
             List<NamedExpression> columns = new ArrayList<>();
@@ -59,6 +81,24 @@ public final class LlmStrategy extends SparkStrategy {
             }
             return one(new ProjectExec(CollectionConverters.asScala(columns).toSeq(), filtered));
         }
+        return none();
+    }
+
+    /** A WHERE clause split: the conditions without calls filter the input first, the rest ({@code condition}) after. */
+    private record Where(LogicalPlan input, Expression condition) {
+    }
+
+    private static Where where(Filter filter) {
+        List<Expression> plain = new ArrayList<>();
+        List<Expression> withCalls = new ArrayList<>();
+        for (Expression condition : conjuncts(filter.condition())) {
+            (hasCall(List.of(condition)) ? withCalls : plain).add(condition);
+        }
+        LogicalPlan input = plain.isEmpty() ? filter.child() : new Filter(and(plain), filter.child());
+        return new Where(input, and(withCalls));
+    }
+
+    private static Seq<SparkPlan> none() {
         return CollectionConverters.asScala(List.<SparkPlan>of()).toSeq();
     }
 
@@ -86,6 +126,9 @@ public final class LlmStrategy extends SparkStrategy {
                             CollectionConverters.asScala(List.<String>of()).toSeq()));
                 }
             }
+            for (LlmCall call : results.keySet()) {
+                check(call, model);
+            }
             plan = new LlmBatchExec(new LlmBatchExec.Calls(new ArrayList<>(results.keySet()),
                     new ArrayList<>(results.values()), model), plan);
             List<Expression> rewritten = new ArrayList<>();
@@ -95,6 +138,41 @@ public final class LlmStrategy extends SparkStrategy {
             current = rewritten;
         }
         return new Batched(current, plan);
+    }
+
+    /** What the session must provide for a call, checked before any row runs. */
+    private static void check(LlmCall call, SqlModel model) {
+        LlmRequest request = call.request();
+        try {
+            if (request.function() == LlmFunction.ESTIMATE_COST) {
+                model.inputPrice(request.api());
+            }
+        } catch (IllegalArgumentException e) {
+            throw new LlmSetupException(e.getMessage(), e);
+        }
+        if (request.task() != null && request.resolveChat(model.card()) && model.card().templateProblem() != null) {
+            // the job refuses such a model the same way: without the template every prompt would go out unformatted
+            throw new LlmSetupException(request.function().sqlName() + " uses the model's chat template, which cannot "
+                    + "be used: " + model.card().templateProblem() + "; fix the template or pass map('chat', 'false')",
+                    null);
+        }
+    }
+
+    private static List<Expression> conjuncts(Expression condition) {
+        if (condition instanceof And and) {
+            List<Expression> all = new ArrayList<>(conjuncts(and.left()));
+            all.addAll(conjuncts(and.right()));
+            return all;
+        }
+        return List.of(condition);
+    }
+
+    private static Expression and(List<Expression> conditions) {
+        Expression all = conditions.get(0);
+        for (int i = 1; i < conditions.size(); i++) {
+            all = new And(all, conditions.get(i));
+        }
+        return all;
     }
 
     private static List<Expression> expressions(Seq<NamedExpression> named) {

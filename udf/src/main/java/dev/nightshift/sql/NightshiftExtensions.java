@@ -12,8 +12,9 @@ import scala.runtime.BoxedUnit;
 /**
  * Nightshift's Spark SQL functions, enabled with
  * {@code spark.sql.extensions=dev.nightshift.sql.NightshiftExtensions} and a model ({@link SqlModel} lists the
- * confs): registers every {@link LlmFunction}, the analyzer rule that moves calls out of aggregates
- * ({@link LlmCallsOutOfAggregates}) and the planner strategy that batches them ({@link LlmStrategy}).
+ * confs): registers every {@link LlmFunction}, the analyzer rule that leaves calls only in SELECT lists and WHERE
+ * clauses ({@link LlmCallsIntoProjections}), the optimizer rule that puts a LIMIT beneath them
+ * ({@link LimitBeneathLlmCalls}) and the planner strategy that batches them ({@link LlmStrategy}).
  *
  * <pre>{@code
  * SELECT id, llm_classify(body, array('billing', 'refund', 'other')).label FROM tickets
@@ -33,7 +34,8 @@ public final class NightshiftExtensions implements Function1<SparkSessionExtensi
                     args -> new LlmCall(function, CollectionConverters.asJava(args));
             extensions.injectFunction(new Tuple3<>(new FunctionIdentifier(function.sqlName()), info, builder));
         }
-        extensions.injectResolutionRule(session -> new LlmCallsOutOfAggregates());
+        extensions.injectResolutionRule(session -> new LlmCallsIntoProjections());
+        extensions.injectOptimizerRule(session -> new LimitBeneathLlmCalls());
         extensions.injectPlannerStrategy(LlmStrategy::new);
         return BoxedUnit.UNIT;
     }

@@ -13,6 +13,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.Decimal;
 import org.apache.spark.sql.types.DecimalType;
 import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StringType;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.unsafe.types.UTF8String;
 
@@ -117,7 +118,7 @@ final class ResultValues {
             }
             return new GenericArrayData(items);
         }
-        if (type.equals(DataTypes.StringType)) {
+        if (type instanceof StringType) {
             return UTF8String.fromString(node.isTextual() ? node.textValue() : node.toString());
         }
         if (type.equals(DataTypes.BooleanType)) {

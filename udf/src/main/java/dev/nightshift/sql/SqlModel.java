@@ -28,7 +28,8 @@ import java.util.TreeMap;
  * spark.nightshift.model.max_batch_rows  rows handed to the engine at once (default 32, as the job)
  * spark.nightshift.prices.NAME.input_per_1m_usd   an API's input price, for llm_estimate_cost
  * spark.nightshift.engine.factory        an EngineFactory class with a public no-argument constructor (default:
- *                                        ONNX Runtime); for tests and custom engines
+ *                                        ONNX Runtime); for tests and custom engines. Make it a record (or give it
+ *                                        equals): the per-JVM engine is shared by factories that are equal
  * </pre>
  * The defaults are the nightly job's, so a query and a job with the same model settings share one engine per JVM.
  *

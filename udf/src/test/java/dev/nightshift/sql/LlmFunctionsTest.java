@@ -188,6 +188,9 @@ class LlmFunctionsTest {
         assertEquals(DataTypes.IntegerType, type.apply("order_id").dataType());
         assertEquals(DataTypes.DateType, type.apply("due").dataType());
         Map<Integer, Row> rows = byId(result);
+        Row blank = rows.get(101).getStruct(1);
+        assertEquals("EMPTY_TEXT", blank.getAs("error_code"));
+        assertTrue(blank.isNullAt(0), "a failed row has no values, NOT NULL fields included");
         int good = 0;
         for (int id = 0; id < DOCS; id++) {
             Row e = rows.get(id).getStruct(1);
@@ -214,9 +217,10 @@ class LlmFunctionsTest {
             }
         }
         assertTrue(rows.get(100).isNullAt(1));
-        Exception unknown = assertThrows(Exception.class,
-                () -> spark.sql("SELECT llm_estimate_cost(text, 'nope') FROM docs").collect());
-        assertTrue(messages(unknown).contains("spark.nightshift.prices.nope.input_per_1m_usd"), messages(unknown));
+        // found while planning, before any row runs
+        LlmSetupException unknown = assertThrows(LlmSetupException.class,
+                () -> spark.sql("SELECT llm_estimate_cost(text, 'nope') FROM docs").queryExecution().executedPlan());
+        assertTrue(unknown.getMessage().contains("spark.nightshift.prices.nope.input_per_1m_usd"), unknown.getMessage());
     }
 
     @Test
@@ -252,10 +256,64 @@ class LlmFunctionsTest {
     }
 
     @Test
+    void callsOutsideSelectAndWhereRunBatchedOncePerRow() {
+        String classify = "llm_classify(text, array('billing', 'refund', 'other'))";
+        Map<Integer, String> labels = new HashMap<>();
+        spark.sql("SELECT id, " + classify + ".label FROM docs WHERE text IS NOT NULL AND trim(text) != ''")
+                .collectAsList().forEach(r -> labels.put(r.getInt(0), r.getString(1)));
+        List<Integer> refunds = labels.entrySet().stream().filter(e -> e.getValue().equals("refund"))
+                .map(Map.Entry::getKey).sorted().toList();
+
+        // the same call in SELECT and WHERE runs once per row
+        CountingEngines.reset();
+        List<Integer> both = spark.sql("SELECT id, " + classify + ".label FROM docs WHERE " + classify
+                + ".label = 'refund'").collectAsList().stream().map(r -> r.getInt(0)).sorted().toList();
+        assertEquals(refunds, both);
+        assertEquals(DOCS, CountingEngines.CLASSIFY_BATCHES.stream().mapToInt(Integer::intValue).sum());
+
+        // ORDER BY a call, and a LIMIT over a call over a sort (the DataFrame API's show() adds one)
+        List<Row> ordered = spark.sql("SELECT id FROM docs WHERE id < 100 ORDER BY " + classify + ".label, id")
+                .collectAsList();
+        assertEquals(DOCS, ordered.size());
+        CountingEngines.reset();
+        List<Row> top = spark.table("docs").orderBy("id").selectExpr("id", classify + ".label AS label").limit(3)
+                .collectAsList();
+        assertEquals(List.of(0, 1, 2), top.stream().map(r -> r.getInt(0)).toList());
+        assertEquals(labels.get(1), top.get(1).getString(1));
+        assertEquals(3, CountingEngines.CLASSIFY_BATCHES.stream().mapToInt(Integer::intValue).sum(),
+                "the limit runs first: the model reads 3 rows");
+
+        // explode of an extracted list, UNION, a CTE
+        long exploded = spark.sql("SELECT id, tag FROM docs LATERAL VIEW explode(llm_extract(text, 'tags array<string>', "
+                + "map('max_new_tokens', 24)).tags) t AS tag WHERE id < 4").count();
+        Row sizes = spark.sql("SELECT sum(size(coalesce(llm_extract(text, 'tags array<string>', "
+                + "map('max_new_tokens', 24)).tags, array()))) FROM docs WHERE id < 4").first();
+        assertEquals(sizes.isNullAt(0) ? 0 : sizes.getLong(0), exploded, "one row per extracted tag");
+        assertEquals(2 * DOCS, spark.sql("SELECT " + classify + ".label FROM docs WHERE id < 100 UNION ALL SELECT "
+                + classify + ".label FROM docs WHERE id < 100").count());
+        assertEquals(refunds.size(), spark.sql("WITH c AS (SELECT id, " + classify + " AS c FROM docs) "
+                + "SELECT id FROM c WHERE c.c.label = 'refund'").count());
+
+        // a call over a grouping key, and a summary per group of an aggregate's result
+        List<Row> perKey = spark.sql("SELECT id % 3 AS k, llm_count_tokens(concat('group ', id % 3)) AS n FROM docs "
+                + "WHERE id < 100 GROUP BY id % 3 ORDER BY k").collectAsList();
+        assertEquals(3, perKey.size());
+        assertTrue(perKey.stream().allMatch(r -> r.getInt(1) > 0), perKey.toString());
+        List<Row> perGroup = spark.sql("SELECT id % 2 AS g, llm_summarize(concat_ws(' ', collect_list(text)), 10, "
+                + "map('max_new_tokens', '4', 'overflow', 'truncate_middle')) AS s, count(*) AS n FROM docs WHERE id < 100 "
+                + "GROUP BY 1 ORDER BY 1")
+                .collectAsList();
+        assertEquals(2, perGroup.size());
+        assertEquals(DOCS, perGroup.stream().mapToLong(r -> r.getLong(2)).sum());
+        assertTrue(perGroup.stream().allMatch(r -> r.getString(1) != null), perGroup.toString());
+    }
+
+    @Test
     void badCallsFailTheQueryWithAClearMessage() {
         Map<String, String> cases = new java.util.LinkedHashMap<>();
         cases.put("SELECT llm_classify(text, array('only')) FROM docs", "at least two distinct");
-        cases.put("SELECT llm_classify(text, array()) FROM docs", "labels must be an array of strings");
+        cases.put("SELECT llm_classify(text, array()) FROM docs", "got no labels");
+        cases.put("SELECT llm_classify(text, array(1, 2)) FROM docs", "labels must be an array of strings");
         cases.put("SELECT llm_classify(text, array(text, 'b')) FROM docs", "must be a constant");
         cases.put("SELECT llm_classify(text) FROM docs", "llm_classify takes 2 to 3 arguments");
         cases.put("SELECT llm_summarize(text, 20, map('temprature', '1')) FROM docs", "has no option 'temprature'");
@@ -269,9 +327,6 @@ class LlmFunctionsTest {
             AnalysisException e = assertThrows(AnalysisException.class, () -> spark.sql(c.getKey()).collect(), c.getKey());
             assertTrue(e.getMessage().contains(c.getValue()), c.getKey() + " -> " + e.getMessage());
         }
-        Exception aggregate = assertThrows(Exception.class, () -> spark.sql("SELECT llm_count_tokens("
-                + "concat_ws(' ', collect_list(text))) FROM docs").collect());
-        assertTrue(messages(aggregate).contains("compute it in a subquery"), messages(aggregate));
 
         spark.conf().unset(SqlModel.PATH);
         try {
