@@ -18,6 +18,19 @@ import java.util.Optional;
 public record ModelCard(String id, String fingerprint, int contextLength, boolean hasChatTemplate, int vocabSize,
                         String templateProblem) implements Serializable {
 
+    /**
+     * Whether a task's prompts are wrapped in this model's chat template.
+     *
+     * @param setting a task's {@code chat}: true, false, or auto (when the model has a template)
+     */
+    public boolean usesChat(String setting) {
+        return switch (setting) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> hasChatTemplate;
+        };
+    }
+
     /** Why the chat template cannot be used, if it cannot. */
     public Optional<String> chatTemplateProblem() {
         return Optional.ofNullable(templateProblem);

@@ -6,7 +6,6 @@ import dev.nightshift.engine.OverflowPolicy;
 import dev.nightshift.task.ClassifyOptions;
 import dev.nightshift.task.ClassifyTask;
 import dev.nightshift.task.FieldSpec;
-import dev.nightshift.task.PromptTemplate;
 import dev.nightshift.task.Task;
 import dev.nightshift.task.TaskOptionException;
 import dev.nightshift.task.TaskType;
@@ -29,7 +28,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * What one {@code llm_*} call asks of every row, read from its constant arguments: the task (prompt, labels, fields,
@@ -58,11 +56,7 @@ public record LlmRequest(LlmFunction function, Task task, String chat, StructTyp
 
     /** Whether prompts are wrapped in the model's chat template: {@code auto} means when the model has one. */
     public boolean resolveChat(ModelCard model) {
-        return switch (chat) {
-            case "true" -> true;
-            case "false" -> false;
-            default -> model.hasChatTemplate();
-        };
+        return model.usesChat(chat);
     }
 
     /**
@@ -139,7 +133,8 @@ public record LlmRequest(LlmFunction function, Task task, String chat, StructTyp
         GenerationOptions generation = generation(name, type, options);
         Task task = type.create(prompt, labels, fields, maxWords,
                 type == TaskType.CLASSIFY ? ClassifyOptions.calibrated(calibrate) : ClassifyOptions.NONE, generation);
-        checkPlaceholders(name, task);
+        // a SQL call has one value per row, {text}; the task's own constants ({labels}, ...) are already bound
+        task.checkPlaceholders(Set.of("text"), "to use other columns, build the text argument with concat()");
         return new LlmRequest(function, task, chat, extracted, null);
     }
 
@@ -196,24 +191,6 @@ public record LlmRequest(LlmFunction function, Task task, String chat, StructTyp
             throw new IllegalArgumentException(name + ": option " + key + " must be true or false, got '" + text + "'");
         }
         return Boolean.parseBoolean(text);
-    }
-
-    /** A SQL prompt sees one value per row, {text}; the task's own constants ({labels}, ...) are already bound. */
-    private static void checkPlaceholders(String name, Task task) {
-        Set<String> placeholders = PromptTemplate.parse(task.prompt()).placeholders();
-        for (String placeholder : placeholders) {
-            if (!placeholder.equals("text") && !task.constants().containsKey(placeholder)) {
-                Set<String> usable = new TreeSet<>(task.constants().keySet());
-                usable.add("text");
-                throw new IllegalArgumentException(name + ": the prompt's {" + placeholder + "} is not known here; "
-                        + "usable: " + usable.stream().map(p -> "{" + p + "}").toList()
-                        + " (to use other columns, build the text argument with concat())");
-            }
-        }
-        if (!placeholders.contains("text")) {
-            throw new IllegalArgumentException(name + ": the prompt never uses {text}, so every row would get the "
-                    + "same answer");
-        }
     }
 
     /** The options map: string keys, values of any simple type, read as their text. */

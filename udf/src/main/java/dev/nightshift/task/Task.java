@@ -97,6 +97,32 @@ public abstract sealed class Task implements Serializable
         return value;
     }
 
+    /**
+     * Checks the prompt's placeholders against what fills them: each is a row value the caller provides, one of this
+     * task's constants or a placeholder it fills from another column; and {text} is used.
+     *
+     * @param rowValues placeholders the caller fills from each row (source columns; a SQL call: {@code text})
+     * @param hint      what to do instead of an unknown placeholder, appended to its message in parentheses
+     * @throws TaskOptionException (key "prompt") naming the placeholder and what is usable
+     */
+    public final void checkPlaceholders(java.util.Set<String> rowValues, String hint) {
+        java.util.Set<String> constants = constants().keySet();
+        java.util.Set<String> placeholders = PromptTemplate.parse(prompt).placeholders();
+        for (String placeholder : placeholders) {
+            if (!rowValues.contains(placeholder) && !constants.contains(placeholder)
+                    && !placeholderColumns().containsKey(placeholder)) {
+                java.util.Set<String> usable = new java.util.TreeSet<>(rowValues);
+                usable.addAll(constants);
+                throw new TaskOptionException("prompt", "unknown placeholder {" + placeholder + "}; usable here: "
+                        + usable.stream().map(n -> "{" + n + "}").toList() + " (" + hint + ")");
+            }
+        }
+        if (!placeholders.contains("text")) {
+            throw new TaskOptionException("prompt", "the prompt never uses {text}, so every row would get the same "
+                    + "answer");
+        }
+    }
+
     /** Classify: the candidate labels; other kinds: empty. */
     public List<String> labels() {
         return List.of();

@@ -317,7 +317,7 @@ class LlmFunctionsTest {
         cases.put("SELECT llm_classify(text, array(text, 'b')) FROM docs", "must be a constant");
         cases.put("SELECT llm_classify(text) FROM docs", "llm_classify takes 2 to 3 arguments");
         cases.put("SELECT llm_summarize(text, 20, map('temprature', '1')) FROM docs", "has no option 'temprature'");
-        cases.put("SELECT llm_summarize(text, 20, map('prompt', 'Sum up {body}')) FROM docs", "{body} is not known");
+        cases.put("SELECT llm_summarize(text, 20, map('prompt', 'Sum up {body}')) FROM docs", "unknown placeholder {body}");
         cases.put("SELECT llm_extract(text, 'a map<string,int>') FROM docs", "field a has type");
         cases.put("SELECT llm_extract(text, 'not ddl at all (') FROM docs", "are not a DDL column list");
         cases.put("SELECT llm_extract(text, 'error string') FROM docs", "may not be named error");

@@ -6,7 +6,6 @@ import dev.nightshift.engine.Sha256;
 import dev.nightshift.task.ClassifyOptions;
 import dev.nightshift.task.ClassifyTask;
 import dev.nightshift.task.ExtractTask;
-import dev.nightshift.task.PromptTemplate;
 import dev.nightshift.task.SummarizeTask;
 import dev.nightshift.task.Task;
 import dev.nightshift.task.FieldSpec;
@@ -445,20 +444,10 @@ public final class JobBuilder {
     }
 
     private static void checkPrompt(String at, Task task, Set<String> columns) {
-        PromptTemplate template = PromptTemplate.parse(task.prompt());
-        Set<String> constants = task.constants().keySet();
-        for (String placeholder : template.placeholders()) {
-            if (!columns.contains(placeholder) && !constants.contains(placeholder)
-                    && !task.placeholderColumns().containsKey(placeholder)) {
-                List<String> usable = new ArrayList<>(columns);
-                usable.addAll(constants);
-                throw JobSettingException.of(at + ".prompt", "unknown placeholder {" + placeholder + "}; usable here: "
-                        + usable.stream().sorted().map(n -> "{" + n + "}").toList()
-                        + " (add extra columns under source.columns)");
-            }
-        }
-        if (!template.placeholders().contains("text")) {
-            throw JobSettingException.of(at + ".prompt", "the prompt never uses {text}, so every row would get the same answer");
+        try {
+            task.checkPlaceholders(columns, "add extra columns under source.columns");
+        } catch (TaskOptionException e) {
+            throw JobSettingException.of(at + ".prompt", e.getMessage());
         }
     }
 

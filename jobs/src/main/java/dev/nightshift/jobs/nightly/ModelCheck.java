@@ -55,15 +55,10 @@ final class ModelCheck {
     /** The executor form of each configured task, its chat flag resolved against the model. */
     List<TaskSpec> taskSpecs(ModelCard model) {
         // the card's template was parsed and trial-rendered, so a broken one is known here, before any inference
-        boolean modelHasTemplate = model.hasChatTemplate();
         String templateProblem = model.templateProblem();
         List<TaskSpec> specs = new ArrayList<>();
         for (JobConfig.Task task : config.tasks()) {
-            boolean chat = switch (task.chat()) {
-                case "true" -> true;
-                case "false" -> false;
-                default -> modelHasTemplate;
-            };
+            boolean chat = model.usesChat(task.chat());
             if (chat && templateProblem != null) {
                 // running on without the template would send every prompt unformatted (or, before, half-rendered)
                 throw new JobConfigException(where() + ": task " + task.name()
