@@ -2,6 +2,7 @@ package dev.nightshift.sql;
 
 import dev.nightshift.engine.EngineHolder;
 import dev.nightshift.engine.TextGenerator;
+import dev.nightshift.executor.TaskGpu;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.expressions.Attribute;
@@ -50,7 +51,7 @@ final class LlmPartition implements FlatMapFunction<Iterator<InternalRow>, Inter
         if (!rows.hasNext()) {
             return rows;  // an empty partition opens no engine
         }
-        TextGenerator engine = EngineHolder.get(model.factory(), model.settings());
+        TextGenerator engine = EngineHolder.get(model.factory(), TaskGpu.settingsFor(model.settings()));
         List<BatchAnswers> answers = new ArrayList<>();
         for (LlmRequest request : requests) {
             double price = request.function() == LlmFunction.ESTIMATE_COST ? model.inputPrice(request.api()) : 0;

@@ -7,6 +7,7 @@ import dev.nightshift.engine.Reason;
 import dev.nightshift.engine.ErrorCode;
 import dev.nightshift.engine.Prompt;
 import dev.nightshift.engine.TextGenerator;
+import dev.nightshift.executor.TaskGpu;
 import dev.nightshift.task.TaskOutput;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Row;
@@ -57,7 +58,7 @@ final class InferencePartition implements MapPartitionsFunction<Row, Row> {
 
     @Override
     public Iterator<Row> call(Iterator<Row> items) {
-        TextGenerator engine = EngineHolder.get(factory, model);
+        TextGenerator engine = EngineHolder.get(factory, TaskGpu.settingsFor(model));
         engineNotes.add(EngineNotes.PROVIDER_NOTE + engine.model().provider());
         engine.warnings().forEach(engineNotes::add);
         return new Iterator<>() {
