@@ -161,8 +161,9 @@ public record LlmRequest(LlmFunction function, Task task, String chat, StructTyp
     private static long seed(String name, Map<String, String> options) {
         String text = options.get("seed");
         try {
-            return text == null ? 0 : Long.parseLong(text.strip());
-        } catch (NumberFormatException e) {
+            // a map of numbers may be widened to decimals by Spark: 3 arrives as "3.0"
+            return text == null ? 0 : new java.math.BigDecimal(text.strip()).longValueExact();
+        } catch (NumberFormatException | ArithmeticException e) {
             throw new IllegalArgumentException(name + ": option seed must be a whole number, got '" + text + "'");
         }
     }

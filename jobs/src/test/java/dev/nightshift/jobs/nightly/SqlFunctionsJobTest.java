@@ -82,12 +82,13 @@ class SqlFunctionsJobTest extends SparkJobTest {
     }
 
     @Test
-    void aSelectGivesTheJobsLabelsScoresSummariesAndFields() throws Exception {
+    void aSelectGivesTheJobsLabelsScoresSummariesFieldsAndGenerations() throws Exception {
         JobFiles files = new JobFiles(dir).documents(8, Map.of());
         RunSummary run = Nightshift.job("sql-equality")
                 .source(new TableRef(null, files.docs.toString(), "json", Map.of()), "id", "text")
                 .classify("topic", LABELS, o -> { })
                 .summarize("tldr", o -> o.maxWords(6).maxNewTokens(8))
+                .generate("reply", "{text}", o -> o.maxNewTokens(6).seed(3))
                 .extract("facts", List.of(), o -> o.fieldSpecs(List.of(
                         new FieldSpec("urgent", FieldSpec.FieldType.BOOLEAN, "", false, List.of(), List.of()),
                         new FieldSpec("billed", FieldSpec.FieldType.BOOLEAN, "", false, List.of(), List.of())))
@@ -96,7 +97,7 @@ class SqlFunctionsJobTest extends SparkJobTest {
                 .mergeInto(dir.resolve("results").toString()).runsTable(dir.resolve("runs").toString())
                 .maxFailureRate(1.0)  // a random model may run out of tokens while extracting: error rows compare too
                 .run(spark);
-        assertEquals(24, run.rowsProcessed());
+        assertEquals(32, run.rowsProcessed());
         Map<String, Row> job = new HashMap<>();
         for (Row row : spark.read().format("delta").load(dir.resolve("results").toString()).collectAsList()) {
             job.put(row.<String>getAs("doc_id") + "/" + row.getAs("task"), row);
@@ -107,7 +108,8 @@ class SqlFunctionsJobTest extends SparkJobTest {
         spark.conf().set(SqlModel.PREFIX + "model.max_batch_rows", "3");  // other batches than the job's: same answers
         List<Row> sql = spark.sql("SELECT id, llm_classify(text, array('World', 'Sports', 'Business', 'Sci/Tech')) c, "
                 + "llm_summarize(text, 6, map('max_new_tokens', 8)) s, "
-                + "llm_extract(text, 'urgent boolean, billed boolean', map('max_new_tokens', 96)) f "
+                + "llm_extract(text, 'urgent boolean, billed boolean', map('max_new_tokens', 96)) f, "
+                + "llm_generate(text, map('max_new_tokens', 6, 'seed', 3)) g "
                 + "FROM json.`" + files.docs + "`").collectAsList();
         assertEquals(8, sql.size());
         ObjectMapper json = new ObjectMapper();
@@ -121,6 +123,8 @@ class SqlFunctionsJobTest extends SparkJobTest {
             assertEquals(topic.getJavaMap(topic.fieldIndex("scores")).toString(),
                     c.getJavaMap(c.fieldIndex("scores")).toString(), id);
             assertEquals(job.get(id + "/tldr").<String>getAs("output"), row.getString(2), id);
+            // greedy: sampled output may differ between batch sizes (README, "Sampling"), and these batches differ
+            assertEquals(job.get(id + "/reply").<String>getAs("output"), row.getString(4), id);
             Row facts = job.get(id + "/facts");
             Row f = row.getStruct(3);
             assertEquals(facts.<String>getAs("error_code"), f.getAs("error_code"), id);
