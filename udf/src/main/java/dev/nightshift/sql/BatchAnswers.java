@@ -2,7 +2,6 @@ package dev.nightshift.sql;
 
 import dev.nightshift.engine.ErrorCode;
 import dev.nightshift.engine.Prompt;
-import dev.nightshift.engine.Reason;
 import dev.nightshift.engine.TextGenerator;
 import dev.nightshift.task.TaskOutput;
 
@@ -65,17 +64,7 @@ final class BatchAnswers {
                 if (prompts.isEmpty()) {
                     return values;
                 }
-                List<TaskOutput> outputs;
-                try {
-                    outputs = request.task().run(engine, prompts);
-                } catch (RuntimeException e) {
-                    // the engine promises per-row errors; anything else is still confined to this batch's rows
-                    String error = ErrorCode.ENGINE_FAILURE.message("engine failed: " + Reason.withKind(e));
-                    for (int row : rows) {
-                        values[row] = ResultValues.failed(request, error);
-                    }
-                    return values;
-                }
+                List<TaskOutput> outputs = request.task().runConfined(engine, prompts);
                 for (int k = 0; k < rows.size(); k++) {
                     values[rows.get(k)] = ResultValues.of(request, outputs.get(k));
                 }

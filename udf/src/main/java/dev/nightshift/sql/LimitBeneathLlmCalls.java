@@ -1,6 +1,5 @@
 package dev.nightshift.sql;
 
-import org.apache.spark.sql.catalyst.expressions.Expression;
 import org.apache.spark.sql.catalyst.plans.logical.GlobalLimit;
 import org.apache.spark.sql.catalyst.plans.logical.LocalLimit;
 import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan;
@@ -38,11 +37,6 @@ public final class LimitBeneathLlmCalls extends Rule<LogicalPlan> {
     }
 
     private static boolean hasCall(Project project) {
-        for (Expression e : CollectionConverters.asJava(project.expressions())) {
-            if (e.find(x -> x instanceof LlmCall).isDefined()) {
-                return true;
-            }
-        }
-        return false;
+        return LlmCall.anyIn(CollectionConverters.asJava(project.expressions()));
     }
 }

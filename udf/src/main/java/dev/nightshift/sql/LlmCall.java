@@ -65,6 +65,31 @@ public final class LlmCall extends Expression implements Unevaluable, CodegenFal
         return request;
     }
 
+    /** Whether any of the expressions holds a call. */
+    static boolean anyIn(Iterable<? extends Expression> expressions) {
+        for (Expression expression : expressions) {
+            if (expression.find(e -> e instanceof LlmCall).isDefined()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** A rewrite that replaces each call in {@code results} by its result column (for {@code transformUp}). */
+    static scala.PartialFunction<Expression, Expression> replacedBy(java.util.Map<LlmCall, ? extends Expression> results) {
+        return new scala.runtime.AbstractPartialFunction<>() {
+            @Override
+            public boolean isDefinedAt(Expression e) {
+                return e instanceof LlmCall call && results.containsKey(call);
+            }
+
+            @Override
+            public Expression apply(Expression e) {
+                return results.get((LlmCall) e);
+            }
+        };
+    }
+
     @Override
     public TypeCheckResult checkInputDataTypes() {
         try {

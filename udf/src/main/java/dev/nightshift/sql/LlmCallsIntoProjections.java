@@ -133,7 +133,7 @@ public final class LlmCallsIntoProjections extends Rule<LogicalPlan> {
             results.put(call, alias.toAttribute());
         }
         LogicalPlan rewritten = node.withNewChildren(seq(List.of((LogicalPlan) new Project(seq(projected), child))))
-                .transformExpressions(replace(results));
+                .transformExpressions(LlmCall.replacedBy(results));
         if (rewritten.output().equals(node.output())) {
             return rewritten;
         }
@@ -222,20 +222,6 @@ public final class LlmCallsIntoProjections extends Rule<LogicalPlan> {
             @Override
             public Expression apply(Expression e) {
                 return e;
-            }
-        };
-    }
-
-    private static AbstractPartialFunction<Expression, Expression> replace(Map<LlmCall, Attribute> results) {
-        return new AbstractPartialFunction<>() {
-            @Override
-            public boolean isDefinedAt(Expression e) {
-                return e instanceof LlmCall call && results.containsKey(call);
-            }
-
-            @Override
-            public Expression apply(Expression e) {
-                return results.get((LlmCall) e);
             }
         };
     }

@@ -133,7 +133,7 @@ public final class LlmStrategy extends SparkStrategy {
                     new ArrayList<>(results.values()), model), plan);
             List<Expression> rewritten = new ArrayList<>();
             for (Expression expression : current) {
-                rewritten.add(expression.transformUp(replace(results)));
+                rewritten.add(expression.transformUp(LlmCall.replacedBy(results)));
             }
             current = rewritten;
         }
@@ -184,12 +184,7 @@ public final class LlmStrategy extends SparkStrategy {
     }
 
     private static boolean hasCall(List<? extends Expression> expressions) {
-        for (Expression expression : expressions) {
-            if (expression.find(calls()).isDefined()) {
-                return true;
-            }
-        }
-        return false;
+        return LlmCall.anyIn(expressions);
     }
 
     private static scala.Function1<Expression, Object> calls() {
@@ -214,20 +209,6 @@ public final class LlmStrategy extends SparkStrategy {
             @Override
             public Expression apply(Expression e) {
                 return e;
-            }
-        };
-    }
-
-    private static AbstractPartialFunction<Expression, Expression> replace(Map<LlmCall, Attribute> results) {
-        return new AbstractPartialFunction<>() {
-            @Override
-            public boolean isDefinedAt(Expression e) {
-                return e instanceof LlmCall call && results.containsKey(call);
-            }
-
-            @Override
-            public Expression apply(Expression e) {
-                return results.get((LlmCall) e);
             }
         };
     }

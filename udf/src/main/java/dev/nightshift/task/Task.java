@@ -160,6 +160,25 @@ public abstract sealed class Task implements Serializable
     public abstract List<TaskOutput> run(TextGenerator engine, List<Prompt> prompts);
 
     /**
+     * {@link #run}, with an engine failure confined to this batch: when the engine throws (it promises per-row
+     * errors, so this is a defect or a lost device), every prompt gets a failed output with {@code ENGINE_FAILURE}.
+     * What the nightly job and the SQL functions call.
+     */
+    public final List<TaskOutput> runConfined(TextGenerator engine, List<Prompt> prompts) {
+        try {
+            return run(engine, prompts);
+        } catch (RuntimeException e) {
+            String error = dev.nightshift.engine.ErrorCode.ENGINE_FAILURE.message("engine failed: "
+                    + dev.nightshift.engine.Reason.withKind(e));
+            List<TaskOutput> failed = new java.util.ArrayList<>(prompts.size());
+            for (int i = 0; i < prompts.size(); i++) {
+                failed.add(TaskOutput.failed(error, 0, 0, null, null, 0));
+            }
+            return failed;
+        }
+    }
+
+    /**
      * The hash that identifies this prompt version in results ({@code prompt_hash}): the kind, the prompt as written,
      * the chat flag, the options and the generation settings. Its value must never change for the same config: it is
      * the key of incremental runs.

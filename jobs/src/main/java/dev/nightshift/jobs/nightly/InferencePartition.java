@@ -3,8 +3,6 @@ package dev.nightshift.jobs.nightly;
 import dev.nightshift.engine.EngineHolder;
 import dev.nightshift.engine.EngineFactory;
 import dev.nightshift.engine.ModelSettings;
-import dev.nightshift.engine.Reason;
-import dev.nightshift.engine.ErrorCode;
 import dev.nightshift.engine.Prompt;
 import dev.nightshift.engine.TextGenerator;
 import dev.nightshift.executor.TaskGpu;
@@ -117,19 +115,10 @@ final class InferencePartition implements MapPartitionsFunction<Row, Row> {
         }
         if (!good.isEmpty()) {
             long started = System.nanoTime();
-            try {
-                List<TaskOutput> outputs = task.task().run(engine, prompts);
-                long each = (System.nanoTime() - started) / good.size() / 1_000_000;
-                for (int i = 0; i < good.size(); i++) {
-                    out.add(row(good.get(i), outputs.get(i), each));
-                }
-            } catch (RuntimeException e) {
-                // The engine promises per-row errors; anything else is still confined to this batch's rows.
-                long each = (System.nanoTime() - started) / good.size() / 1_000_000;
-                String error = ErrorCode.ENGINE_FAILURE.message("engine failed: " + Reason.withKind(e));
-                for (ResultRow.Lineage work : good) {
-                    out.add(ResultRow.failed(work, error, 0, 0, null, null, each));
-                }
+            List<TaskOutput> outputs = task.task().runConfined(engine, prompts);
+            long each = (System.nanoTime() - started) / good.size() / 1_000_000;
+            for (int i = 0; i < good.size(); i++) {
+                out.add(row(good.get(i), outputs.get(i), each));
             }
         }
         progress.add(RowCounts.of(out));
