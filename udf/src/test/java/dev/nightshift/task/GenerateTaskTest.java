@@ -36,6 +36,47 @@ class GenerateTaskTest {
     }
 
     @Test
+    void anEngineThatThrowsFailsOnlyThisBatchsRowsWithEngineFailure() {
+        GenerateTask task = new GenerateTask("{text}", GenerationOptions.greedy(8));
+        List<Prompt> prompts = List.of(task.prompt(List.of("a"), false), task.prompt(List.of("b"), false));
+        dev.nightshift.engine.TextGenerator broken = new dev.nightshift.engine.TextGenerator() {
+            @Override
+            public List<GenerationResult> generate(List<Prompt> batch) {
+                throw new IllegalStateException("device lost");
+            }
+
+            @Override
+            public List<dev.nightshift.engine.LabelScores> classify(List<Prompt> batch, List<String> labels) {
+                throw new IllegalStateException("device lost");
+            }
+
+            @Override
+            public dev.nightshift.engine.ModelInfo model() {
+                return null;
+            }
+
+            @Override
+            public int countTokens(String text) {
+                return 0;
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        assertThrows(IllegalStateException.class, () -> task.run(broken, prompts));
+        List<TaskOutput> outputs = task.runConfined(broken, prompts);
+        assertEquals(2, outputs.size());
+        for (TaskOutput out : outputs) {
+            assertEquals(ErrorCode.ENGINE_FAILURE, ErrorCode.split(out.error()).code());
+            assertTrue(out.error().contains("IllegalStateException") && out.error().contains("device lost"), out.error());
+        }
+        FixedGenerator working = FixedGenerator.generating(Map.of("a", new GenerationResult("x", new int[0], 1, 1,
+                FinishReason.STOP, null, false, 0, 0, null)));
+        assertEquals(task.run(working, prompts.subList(0, 1)), task.runConfined(working, prompts.subList(0, 1)));
+    }
+
+    @Test
     void errorsPassThroughAndThePromptIsRequired() {
         GenerateTask task = new GenerateTask("{text}", GenerationOptions.greedy(8));
         String error = ErrorCode.BAD_PROMPT.message("chat template failed");
