@@ -3,6 +3,7 @@ package dev.nightshift.engine;
 import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtProvider;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
@@ -48,14 +49,15 @@ final class DecoderModel implements DecoderFactory, AutoCloseable {
     final String precision;
     final String provider;
     final List<String> warnings;
+    /** Where shared KV caches live: host buffers, or the session's device ({@link EngineOptions#kvCache()}). */
+    private final KvMemory kvMemory;
 
-    private DecoderModel(ModelFolder files, OrtEnvironment env, OrtSession session, String provider, List<String> warnings)
-            throws OrtException {
+    private DecoderModel(ModelFolder files, OrtEnvironment env, OrtSession session, String provider, List<String> warnings,
+                         EngineOptions options) throws OrtException {
         this.folder = files.path();
         this.env = env;
         this.session = session;
         this.provider = provider;
-        this.warnings = List.copyOf(warnings);
         Map<String, NodeInfo> inputs = session.getInputInfo();
         Map<String, NodeInfo> outputs = session.getOutputInfo();
         for (String required : List.of("input_ids", "attention_mask")) {
@@ -103,6 +105,20 @@ final class DecoderModel implements DecoderFactory, AutoCloseable {
         String metaPrecision = session.getMetadata().getCustomMetadata().get("nightshift.precision");
         this.precision = metaPrecision != null ? metaPrecision : (kvType == OnnxJavaType.FLOAT16 ? "fp16" : "unknown");
         files.checkGraph(layers, kvHeads, headDim, vocabSize);
+        List<String> notes = new ArrayList<>(warnings);
+        if (options.kvCache().equals(EngineOptions.KV_DEVICE) && !sharedBuffer) {
+            notes.add("kv_cache device needs a GroupQueryAttention graph (no position_ids input, as `nightshift convert` "
+                    + "writes); " + folder + " takes position_ids, so its KV cache stays in host memory");
+        }
+        this.kvMemory = options.kvCache().equals(EngineOptions.KV_DEVICE) && sharedBuffer
+                ? new DeviceKvMemory(session, provider, options.deviceId())
+                : new HostKvMemory(env);
+        this.warnings = List.copyOf(notes);
+    }
+
+    /** The memory shared KV caches are allocated in. */
+    KvMemory kvMemory() {
+        return kvMemory;
     }
 
     /** Opens model.onnx in {@code folder} on the requested provider, falling back to CPU unless the GPU is required. */
@@ -124,12 +140,12 @@ final class DecoderModel implements DecoderFactory, AutoCloseable {
                     session.addCUDA(options.deviceId());
                     provider = "cuda";
                 } catch (OrtException | UnsatisfiedLinkError | RuntimeException e) {
+                    String problem = CudaProblem.explain(e.getMessage(),
+                            OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA));
                     if (options.requireGpu()) {
-                        throw new IllegalStateException("CUDA was required (requireGpu) but is unavailable: " + e.getMessage()
-                                + ". Build with `mvn -Pgpu` (onnxruntime_gpu) and run on a node with a CUDA 12 driver.", e);
+                        throw new IllegalStateException("CUDA was required (require_gpu) but is unavailable: " + problem, e);
                     }
-                    warnings.add("CUDA requested but unavailable (" + e.getMessage() + "); running on CPU. "
-                            + "Set requireGpu to fail instead.");
+                    warnings.add("CUDA requested but unavailable, running on CPU (set require_gpu to fail instead): " + problem);
                 }
             }
             OrtSession ort;
@@ -139,7 +155,7 @@ final class DecoderModel implements DecoderFactory, AutoCloseable {
                 throw new IllegalArgumentException(folder.unloadableModel(file, e.getMessage()), e);
             }
             try {
-                return new DecoderModel(folder, env, ort, provider, warnings);
+                return new DecoderModel(folder, env, ort, provider, warnings, options);
             } catch (RuntimeException e) {
                 ort.close();
                 throw e;
@@ -217,6 +233,7 @@ final class DecoderModel implements DecoderFactory, AutoCloseable {
 
     @Override
     public void close() throws OrtException {
+        kvMemory.close();
         session.close();
     }
 }

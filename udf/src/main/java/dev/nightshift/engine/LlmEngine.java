@@ -109,6 +109,14 @@ public final class LlmEngine implements TextGenerator {
         return model.warnings;
     }
 
+    /**
+     * Where the KV cache lives: {@code host}, or {@code device cpu:0} / {@code device cuda:N} with
+     * {@link EngineOptions#kvCache()} {@code device} on a GroupQueryAttention graph.
+     */
+    public String kvCacheMemory() {
+        return model.kvMemory().where();
+    }
+
     public TextTokenizer tokenizer() {
         return tokenizer;
     }

@@ -5,20 +5,19 @@ import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
 /**
- * The KV cache of a GroupQueryAttention graph: per layer one direct buffer of keys and one of values,
- * [B, kv_heads, maxLength, head_dim], passed to ONNX Runtime as the past input and as the pinned present output, so
+ * The KV cache of a GroupQueryAttention graph: per layer one block of keys and one of values,
+ * [B, kv_heads, maxLength, head_dim], in the model's {@link KvMemory} (host direct buffers, or the session's device),
+ * passed to ONNX Runtime as the past input and as the pinned present output, so
  * every run writes the new positions in place and nothing is copied per token. Rows are right-padded; GQA reads each
  * row's length from its attention mask, so rows of different lengths share one run without changing each other's
  * arithmetic.
  *
- * <p>A row's part of each buffer is contiguous (rows are the outer dimension), so a one-row view ({@link #row}) is a
+ * <p>A row's part of each block is contiguous (rows are the outer dimension), so a one-row view ({@link #row}) is a
  * zero-copy slice: prefix reuse feeds a row's remainder through such a view at batch size 1, the only size at which
  * GQA accepts several new tokens on top of a past.
  */
@@ -28,8 +27,11 @@ final class SharedKvCache implements KvCache {
     private final int rows;
     private final int maxLength;
     private final long rowBytes;
-    private final ByteBuffer[] keys;
-    private final ByteBuffer[] values;
+    /** Per layer; a one-row view shares its parent's blocks, starting {@link #base} bytes in. */
+    private final KvMemory.Block[] keys;
+    private final KvMemory.Block[] values;
+    private final long base;
+    private final boolean ownsBlocks;
     private final OnnxTensor[] keyTensors;
     private final OnnxTensor[] valueTensors;
     /** Per row; a one-row view shares its parent's array, at {@link #first}. */
@@ -46,40 +48,40 @@ final class SharedKvCache implements KvCache {
             throw new IllegalArgumentException("one layer's KV cache for " + rows + " rows of " + maxLength
                     + " positions exceeds 2 GiB; lower the batch budget or max_new_tokens");
         }
-        this.keys = new ByteBuffer[model.layers];
-        this.values = new ByteBuffer[model.layers];
+        this.keys = new KvMemory.Block[model.layers];
+        this.values = new KvMemory.Block[model.layers];
+        this.base = 0;
+        this.ownsBlocks = true;
         this.keyTensors = new OnnxTensor[model.layers];
         this.valueTensors = new OnnxTensor[model.layers];
         this.lengths = new int[rows];
         this.first = 0;
         try {
             for (int l = 0; l < model.layers; l++) {
-                keys[l] = ByteBuffer.allocateDirect((int) (rowBytes * rows)).order(ByteOrder.nativeOrder());
-                values[l] = ByteBuffer.allocateDirect((int) (rowBytes * rows)).order(ByteOrder.nativeOrder());
+                keys[l] = model.kvMemory().allocate(rowBytes * rows);
+                values[l] = model.kvMemory().allocate(rowBytes * rows);
             }
             bindTensors();
-        } catch (OrtException e) {
+        } catch (OrtException | RuntimeException e) {
             close();
             throw new IllegalStateException("cannot allocate the KV cache: " + e.getMessage(), e);
         }
     }
 
-    /** A one-row view of {@code parent}'s row {@code row}: slices of its buffers, its length kept in the parent. */
+    /** A one-row view of {@code parent}'s row {@code row}: its blocks from that row on, its length kept in the parent. */
     private SharedKvCache(SharedKvCache parent, int row) throws OrtException {
         this.model = parent.model;
         this.rows = 1;
         this.maxLength = parent.maxLength;
         this.rowBytes = parent.rowBytes;
-        this.keys = new ByteBuffer[model.layers];
-        this.values = new ByteBuffer[model.layers];
+        this.keys = parent.keys;
+        this.values = parent.values;
+        this.base = parent.base + row * rowBytes;
+        this.ownsBlocks = false;
         this.keyTensors = new OnnxTensor[model.layers];
         this.valueTensors = new OnnxTensor[model.layers];
         this.lengths = parent.lengths;
         this.first = parent.first + row;
-        for (int l = 0; l < model.layers; l++) {
-            keys[l] = parent.slice(parent.keys[l], row);
-            values[l] = parent.slice(parent.values[l], row);
-        }
         try {
             bindTensors();
         } catch (OrtException e) {
@@ -91,19 +93,14 @@ final class SharedKvCache implements KvCache {
     private void bindTensors() throws OrtException {
         long[] shape = {rows, model.kvHeads, maxLength, model.headDim};
         for (int l = 0; l < model.layers; l++) {
-            keyTensors[l] = own(OnnxTensor.createTensor(model.env, keys[l], shape, model.kvType));
-            valueTensors[l] = own(OnnxTensor.createTensor(model.env, values[l], shape, model.kvType));
+            keyTensors[l] = own(keys[l].tensor(base, shape, model.kvType));
+            valueTensors[l] = own(values[l].tensor(base, shape, model.kvType));
         }
     }
 
     private OnnxTensor own(OnnxTensor tensor) {
         owned.add(tensor);
         return tensor;
-    }
-
-    private ByteBuffer slice(ByteBuffer buffer, int row) {
-        return buffer.duplicate().position((int) (row * rowBytes)).limit((int) ((row + 1) * rowBytes))
-                .slice().order(ByteOrder.nativeOrder());
     }
 
     @Override
@@ -138,13 +135,11 @@ final class SharedKvCache implements KvCache {
         }
         long positionBytes = (long) model.headDim * model.kvElementBytes();
         for (int l = 0; l < model.layers; l++) {
-            for (ByteBuffer[] pair : new ByteBuffer[][]{{shared.keys[l], keys[l]}, {shared.values[l], values[l]}}) {
-                for (int h = 0; h < model.kvHeads; h++) {
-                    long src = ((long) from * model.kvHeads + h) * shared.maxLength * positionBytes;
-                    long dst = ((long) to * model.kvHeads + h) * maxLength * positionBytes;
-                    ByteBuffer slice = pair[0].duplicate().position((int) src).limit((int) (src + positions * positionBytes));
-                    pair[1].duplicate().position((int) dst).put(slice);
-                }
+            for (int h = 0; h < model.kvHeads; h++) {
+                long src = shared.base + ((long) from * model.kvHeads + h) * shared.maxLength * positionBytes;
+                long dst = base + ((long) to * model.kvHeads + h) * maxLength * positionBytes;
+                shared.keys[l].copyTo(src, keys[l], dst, positions * positionBytes);
+                shared.values[l].copyTo(src, values[l], dst, positions * positionBytes);
             }
         }
         lengths[first + to] = positions;
@@ -208,5 +203,16 @@ final class SharedKvCache implements KvCache {
             tensor.close();
         }
         owned.clear();
+        if (ownsBlocks) {
+            for (int l = 0; l < model.layers; l++) {
+                for (KvMemory.Block block : new KvMemory.Block[]{keys[l], values[l]}) {
+                    if (block != null) {
+                        block.close();
+                    }
+                }
+                keys[l] = null;
+                values[l] = null;
+            }
+        }
     }
 }

@@ -47,6 +47,7 @@ public record SqlModel(ModelSettings settings, EngineFactory factory, ModelCard 
     static final String THREADS = PREFIX + "model.threads";
     static final String BUDGET = PREFIX + "model.batch_budget_mb";
     static final String MAX_BATCH_ROWS = PREFIX + "model.max_batch_rows";
+    static final String KV_CACHE = PREFIX + "model.kv_cache";
     static final String FACTORY = PREFIX + "engine.factory";
     static final String PRICES = PREFIX + "prices.";
     private static final String INPUT_PRICE = ".input_per_1m_usd";
@@ -76,7 +77,8 @@ public record SqlModel(ModelSettings settings, EngineFactory factory, ModelCard 
                     .withProvider(values.getOrDefault(PROVIDER, "cpu").strip().toLowerCase(Locale.ROOT))
                     .withThreads(whole(values, THREADS, 0))
                     .withKvBudget((long) whole(values, BUDGET, 1024) << 20)
-                    .withMaxBatchSize(whole(values, MAX_BATCH_ROWS, 32));
+                    .withMaxBatchSize(whole(values, MAX_BATCH_ROWS, 32))
+                    .withKvCache(values.getOrDefault(KV_CACHE, EngineOptions.KV_HOST));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("spark.nightshift.model.*: " + e.getMessage(), e);
         }

@@ -341,6 +341,17 @@ class LlmFunctionsTest {
         } finally {
             spark.conf().set(SqlModel.PATH, model.toString());
         }
+
+        assertEquals("host", SqlModel.from(spark.conf()).settings().engineOptions().kvCache());
+        try {
+            spark.conf().set(SqlModel.KV_CACHE, "device");
+            assertEquals("device", SqlModel.from(spark.conf()).settings().engineOptions().kvCache());
+            spark.conf().set(SqlModel.KV_CACHE, "gpu");
+            IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> SqlModel.from(spark.conf()));
+            assertEquals("spark.nightshift.model.*: kv_cache must be host or device, got 'gpu'", bad.getMessage());
+        } finally {
+            spark.conf().unset(SqlModel.KV_CACHE);
+        }
     }
 
     private static String messages(Throwable e) {

@@ -76,6 +76,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--provider", defaultValue = "cpu", description = "cpu or cuda (default: ${DEFAULT-VALUE}).")
     String provider;
 
+    @Option(names = "--kv-cache", defaultValue = "host", description = "Where the KV cache lives: host, or device (the "
+            + "provider's device memory, allocated by ONNX Runtime: on CUDA it stays on the GPU) (default: ${DEFAULT-VALUE}).")
+    String kvCache;
+
     @Override
     public Integer call() throws Exception {
         List<String> texts = new ArrayList<>(prompts);
@@ -111,8 +115,17 @@ final class GenerateCommand implements Callable<Integer> {
             ModelFolder.of(model).requireChatTemplate();
         }
         PrintWriter out = spec.commandLine().getOut();
-        try (LlmEngine engine = LlmEngine.open(model, EngineOptions.defaults().withThreads(threads).withProvider(provider))) {
+        EngineOptions options;
+        try {
+            options = EngineOptions.defaults().withThreads(threads).withProvider(provider).withKvCache(kvCache);
+        } catch (IllegalArgumentException e) {
+            throw new UserError.Usage(e.getMessage().replace("kv_cache", "--kv-cache").replace("provider", "--provider"));
+        }
+        try (LlmEngine engine = LlmEngine.open(model, options)) {
             engine.warnings().forEach(warning -> spec.commandLine().getErr().println("warning: " + warning));
+            if (!kvCache.equals(EngineOptions.KV_HOST)) {
+                spec.commandLine().getErr().println("KV cache: " + engine.kvCacheMemory());
+            }
             List<GenerationResult> results = engine.generate(rows);
             for (int i = 0; i < results.size(); i++) {
                 GenerationResult result = results.get(i);

@@ -55,6 +55,7 @@ public final class JobBuilder {
     private final List<PendingTask> tasks = new ArrayList<>();
     private String modelPath;
     private String provider = "cpu";
+    private String kvCache = "host";
     private int threads = 0;
     private long batchBudgetMb = 1024;
     private int maxBatchRows = 32;
@@ -180,6 +181,12 @@ public final class JobBuilder {
     /** cpu or cuda. */
     public JobBuilder provider(String value) {
         this.provider = value;
+        return this;
+    }
+
+    /** host (the default) or device: where the KV cache lives ({@link dev.nightshift.engine.EngineOptions#kvCache()}). */
+    public JobBuilder kvCache(String value) {
+        this.kvCache = value;
         return this;
     }
 
@@ -486,10 +493,14 @@ public final class JobBuilder {
         if (!List.of("cpu", "cuda").contains(provider)) {
             throw JobSettingException.of("model.provider", "use cpu or cuda, got '" + provider + "'");
         }
+        if (!List.of("host", "device").contains(kvCache)) {
+            throw JobSettingException.of("model.kv_cache", "use host or device, got '" + kvCache + "'");
+        }
         whole("model.threads", threads, SettingRange.THREADS);
         whole("model.batch_budget_mb", batchBudgetMb, SettingRange.BATCH_BUDGET_MB);
         whole("model.max_batch_rows", maxBatchRows, SettingRange.MAX_BATCH_ROWS);
-        JobConfig.Model model = new JobConfig.Model(localPath(modelPath), provider, threads, batchBudgetMb, maxBatchRows);
+        JobConfig.Model model = new JobConfig.Model(localPath(modelPath), provider, threads, batchBudgetMb, maxBatchRows,
+                kvCache);
         try {
             model.settings();
         } catch (IllegalArgumentException e) {

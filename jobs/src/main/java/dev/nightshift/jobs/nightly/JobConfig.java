@@ -146,15 +146,18 @@ public record JobConfig(String name, Source source, List<Task> tasks, Model mode
      * @param threads       ONNX Runtime threads per engine; 0 = all cores of the executor
      * @param batchBudgetMb KV-cache megabytes one engine batch may use
      * @param maxBatchRows  most rows per engine batch
+     * @param kvCache       host or device: where a GroupQueryAttention graph's KV cache lives
+     *                      ({@link dev.nightshift.engine.EngineOptions#kvCache()})
      */
-    public record Model(String path, String provider, int threads, long batchBudgetMb, int maxBatchRows) {
+    public record Model(String path, String provider, int threads, long batchBudgetMb, int maxBatchRows, String kvCache) {
         public ModelSettings settings() {
             return new ModelSettings(path, dev.nightshift.engine.EngineOptions.defaults().withProvider(provider)
-                    .withThreads(threads).withKvBudget(batchBudgetMb << 20).withMaxBatchSize(maxBatchRows));
+                    .withThreads(threads).withKvBudget(batchBudgetMb << 20).withMaxBatchSize(maxBatchRows)
+                    .withKvCache(kvCache));
         }
 
         public Model withPath(String value) {
-            return new Model(value, provider, threads, batchBudgetMb, maxBatchRows);
+            return new Model(value, provider, threads, batchBudgetMb, maxBatchRows, kvCache);
         }
     }
 

@@ -197,6 +197,7 @@ public final class JobConfigLoader {
     private void model(Section m) {
         job.model(localPath(m, "path", true));
         job.provider(m.string("provider", false, "cpu"));
+        job.kvCache(m.string("kv_cache", false, "host"));
         if (m.has("threads")) {
             job.threads(m.whole("threads"));
         }

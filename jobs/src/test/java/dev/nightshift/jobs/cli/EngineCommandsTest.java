@@ -37,6 +37,28 @@ class EngineCommandsTest {
     }
 
     @Test
+    void generateWithTheDeviceKvCachePrintsWhatTheHostCacheDoes() {
+        String[] args = {"generate", "--model", stories.toString(), "--prompt", "Once upon a time", "--prompt", "The little dog",
+                "--max-new-tokens", "24", "--threads", "1"};
+        ConvertCommandTest.Outcome host = run(args);
+        String[] device = java.util.Arrays.copyOf(args, args.length + 2);
+        device[args.length] = "--kv-cache";
+        device[args.length + 1] = "device";
+        ConvertCommandTest.Outcome onDevice = run(device);
+        assertEquals(0, onDevice.code(), onDevice.err());
+        assertTrue(onDevice.err().contains("KV cache: device cpu:0"), onDevice.err());
+        assertEquals(withoutTimes(host.out()), withoutTimes(onDevice.out()));
+        ConvertCommandTest.Outcome bad = run("generate", "--model", stories.toString(), "--prompt", "x", "--kv-cache", "gpu");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--kv-cache must be host or device, got 'gpu'"), bad.err());
+    }
+
+    /** The completions and token counts, without the per-row milliseconds. */
+    private static String withoutTimes(String out) {
+        return out.replaceAll(", first token \\d+ ms, decode \\d+ ms", "");
+    }
+
+    @Test
     void generateReportsRowErrorsWithExitCode1() {
         ConvertCommandTest.Outcome outcome = run("generate", "--model", stories.toString(), "--prompt", "dog ".repeat(2000),
                 "--max-new-tokens", "4");

@@ -176,6 +176,16 @@ class JobConfigLoaderTest {
     }
 
     @Test
+    void theKvCacheIsHostUnlessDeviceIsAskedForAndAnythingElseIsRefusedOnItsLine() {
+        assertEquals("host", JobConfigLoader.parse(VALID, "job.yaml").model().settings().engineOptions().kvCache());
+        JobConfig device = JobConfigLoader.parse(VALID.replace("path: /models/m", "path: /models/m\n  kv_cache: device"),
+                "job.yaml");
+        assertEquals("device", device.model().settings().engineOptions().kvCache());
+        String message = error(VALID.replace("path: /models/m", "path: /models/m\n  kv_cache: gpu")).getMessage();
+        assertEquals("job.yaml line 22: model.kv_cache: use host or device, got 'gpu'", message);
+    }
+
+    @Test
     void sectionWideErrorsPointAtTheSectionsOwnLine() {
         String message = error(VALID.replace("  path: /models/m\n", "  provider: cpu\n")).getMessage();
         assertEquals("job.yaml line 20: model.path is required", message);
