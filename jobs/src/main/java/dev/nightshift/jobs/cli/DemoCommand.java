@@ -82,11 +82,14 @@ final class DemoCommand implements Callable<Integer> {
             out.println("  (nothing changed since the last run, so every row was skipped)");
         }
         out.println();
-        out.println("Try SQL over the outputs:");
+        out.println("Try SQL over the outputs (the llm_* functions run the job's model inside the query):");
         out.printf("  bin/nightshift sql --config %s \"SELECT task, answer, count(*) AS n FROM (SELECT task, coalesce(label, "
                 + "'(text)') AS answer FROM results) GROUP BY task, answer ORDER BY task, n DESC\"%n", relative(configFile));
         out.printf("  bin/nightshift sql --config %s \"SELECT run_id, status, rows_processed, rows_skipped, tokens_in, "
                 + "tokens_out FROM runs ORDER BY started_at\"%n", relative(configFile));
+        out.printf("  bin/nightshift sql --config %s \"SELECT doc_id, llm_classify(output, array('good news', 'bad news')).label "
+                + "AS tone, llm_count_tokens(output) AS tokens FROM results WHERE task = 'summary' ORDER BY doc_id LIMIT 5\"%n",
+                relative(configFile));
         if (model == null) {
             out.println();
             out.println("NOTE: the model has random weights, so its labels and summaries are meaningless; the demo shows the");
