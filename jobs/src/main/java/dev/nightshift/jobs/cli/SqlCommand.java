@@ -87,7 +87,7 @@ final class SqlCommand implements Callable<Integer> {
         } catch (Exception e) {
             if (e instanceof org.apache.spark.sql.AnalysisException) {
                 // Parse and analysis errors are the user's SQL: exit code 2 with Spark's first line.
-                throw new UserError.Usage("bad SQL: " + Reason.of(e) + hint((org.apache.spark.sql.AnalysisException) e));
+                throw new UserError.Usage(describe((org.apache.spark.sql.AnalysisException) e));
             }
             throw e;
         }
@@ -132,6 +132,23 @@ final class SqlCommand implements Callable<Integer> {
                         + "path or URI: delta.`" + Path.of(path).toAbsolutePath().normalize() + "`");
             }
         }
+    }
+
+    /**
+     * Spark wraps an llm_* function's refusal of its arguments in a type-mismatch error quoting the whole call; the
+     * function and its own sentence are what the user needs.
+     */
+    private static final Pattern LLM_CALL_REFUSED = Pattern.compile("Cannot resolve \"(llm_[a-z_]+)\\(.*?\\)\" due to data "
+            + "type mismatch: (?:llm_[a-z_]+: )?(.*?)\\. SQLSTATE[^;]*;(?: line (\\d+) pos (\\d+))?", Pattern.DOTALL);
+
+    /** The line a query Spark refused gets: a bad llm_* call by its function, anything else as Spark says it. */
+    String describe(org.apache.spark.sql.AnalysisException e) {
+        Matcher call = LLM_CALL_REFUSED.matcher(String.valueOf(e.getMessage()));
+        if (call.find()) {
+            String where = call.group(3) == null ? "" : " (line " + call.group(3) + " pos " + call.group(4) + ")";
+            return "bad " + call.group(1) + " call" + where + ": " + call.group(2);
+        }
+        return "bad SQL: " + Reason.of(e) + hint(e);
     }
 
     private String hint(org.apache.spark.sql.AnalysisException e) {

@@ -105,6 +105,14 @@ class HelpExamplesTest {
             ran++;
         }
         assertTrue(ran >= 5, "ran " + ran + " examples");
+
+        // a bad llm_* call is reported by its function and our message, not inside Spark's type-mismatch wrapper
+        StringWriter err = new StringWriter();
+        int code = NightshiftCli.run(new String[]{"sql", "--model", dir.resolve("models/stories260K").toString(),
+                "SELECT llm_classify('some text', array('only'))"}, new PrintWriter(new StringWriter()), new PrintWriter(err));
+        assertEquals(2, code, err.toString());
+        assertEquals("nightshift sql: bad llm_classify call (line 1 pos 7): classify needs at least two distinct, non-empty "
+                + "labels, got [only]", err.toString().strip().lines().findFirst().orElse(""), err.toString());
     }
 
     @Test
