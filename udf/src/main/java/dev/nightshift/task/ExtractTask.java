@@ -28,6 +28,11 @@ import java.util.Map;
  */
 public final class ExtractTask extends Task {
 
+    /** The fix for a cut output, named for both ways of setting the limit. */
+    static final String RAISE_LIMIT = "raise max_new_tokens for this task (the job's generation.max_new_tokens, or "
+            + "map('max_new_tokens', ...) in an llm_* call)";
+
+
     /** Config key of the field names. */
     public static final String FIELDS = "fields";
     static final List<String> OPTION_KEYS = List.of(FIELDS);
@@ -259,14 +264,14 @@ public final class ExtractTask extends Task {
                     + " is not closed: the output ended inside it";
             if (cutByLength) {
                 return new Extracted(null, null, ErrorCode.OUTPUT_TRUNCATED.message(message
-                        + " at max_new_tokens (" + maxNewTokens + "); raise generation.max_new_tokens for this task"));
+                        + " at max_new_tokens (" + maxNewTokens + "); " + RAISE_LIMIT));
             }
             problem = message;
         }
         if (parsed == null && cutByLength) {
             // nothing usable and the output was cut: never a silently empty result
             return new Extracted(null, null, ErrorCode.OUTPUT_TRUNCATED.message(problem + " when the output reached "
-                    + "max_new_tokens (" + maxNewTokens + "); raise generation.max_new_tokens for this task"));
+                    + "max_new_tokens (" + maxNewTokens + "); " + RAISE_LIMIT));
         }
         if (parsed == null) {
             return new Extracted(null, "extract: " + problem, null);

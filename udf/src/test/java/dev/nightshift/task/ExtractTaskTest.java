@@ -72,7 +72,7 @@ class ExtractTaskTest {
         assertTrue(out.get(0).failed());
         assertEquals(ErrorCode.OUTPUT_TRUNCATED, ErrorCode.split(out.get(0).error()).code());
         assertEquals("[OUTPUT_TRUNCATED] the output's JSON object starting at character 0 is not closed: the output "
-                + "ended inside it at max_new_tokens (48); raise generation.max_new_tokens for this task", out.get(0).error());
+                + "ended inside it at max_new_tokens (48); " + ExtractTask.RAISE_LIMIT, out.get(0).error());
         assertEquals(cut, out.get(0).output());
         assertEquals(16, out.get(0).outputTokens());
         assertEquals("error", out.get(0).finishReason());

@@ -51,7 +51,7 @@ class PromptTemplateTest {
         ExtractTask.Extracted cut = ExtractTask.fields("         ", List.of("company"), true, 64);
         assertNull(cut.json());
         assertEquals("[OUTPUT_TRUNCATED] no JSON object in the output when the output reached max_new_tokens (64); "
-                + "raise generation.max_new_tokens for this task", cut.error());
+                + ExtractTask.RAISE_LIMIT, cut.error());
     }
 
     @Test
