@@ -48,6 +48,7 @@ public record SqlModel(ModelSettings settings, EngineFactory factory, ModelCard 
     static final String BUDGET = PREFIX + "model.batch_budget_mb";
     static final String MAX_BATCH_ROWS = PREFIX + "model.max_batch_rows";
     static final String KV_CACHE = PREFIX + "model.kv_cache";
+    static final String REQUIRE_GPU = PREFIX + "model.require_gpu";
     static final String FACTORY = PREFIX + "engine.factory";
     static final String PRICES = PREFIX + "prices.";
     private static final String INPUT_PRICE = ".input_per_1m_usd";
@@ -78,7 +79,8 @@ public record SqlModel(ModelSettings settings, EngineFactory factory, ModelCard 
                     .withThreads(whole(values, THREADS, 0))
                     .withKvBudget((long) whole(values, BUDGET, 1024) << 20)
                     .withMaxBatchSize(whole(values, MAX_BATCH_ROWS, 32))
-                    .withKvCache(values.getOrDefault(KV_CACHE, EngineOptions.KV_HOST));
+                    .withKvCache(values.getOrDefault(KV_CACHE, EngineOptions.KV_HOST))
+                    .withDevice(0, bool(values, REQUIRE_GPU));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("spark.nightshift.model.*: " + e.getMessage(), e);
         }
@@ -112,6 +114,14 @@ public record SqlModel(ModelSettings settings, EngineFactory factory, ModelCard 
                     + (inputPrices.isEmpty() ? "" : "; priced here: " + String.join(", ", inputPrices.keySet())));
         }
         return price;
+    }
+
+    private static boolean bool(Map<String, String> values, String key) {
+        String text = values.getOrDefault(key, "false").strip();
+        if (!text.equalsIgnoreCase("true") && !text.equalsIgnoreCase("false")) {
+            throw new IllegalArgumentException(key + " must be true or false, got '" + text + "'");
+        }
+        return Boolean.parseBoolean(text);
     }
 
     private static int whole(Map<String, String> values, String key, int fallback) {

@@ -115,6 +115,7 @@ final class SqlCommand implements Callable<Integer> {
             spark.conf().set(SqlModel.PREFIX + "model.batch_budget_mb", Long.toString(m.batchBudgetMb()));
             spark.conf().set(SqlModel.PREFIX + "model.max_batch_rows", Integer.toString(m.maxBatchRows()));
             spark.conf().set(SqlModel.PREFIX + "model.kv_cache", m.kvCache());
+            spark.conf().set(SqlModel.PREFIX + "model.require_gpu", Boolean.toString(m.requireGpu()));
             for (JobConfig.ApiPrice api : job.prices().apis()) {
                 spark.conf().set(SqlModel.PREFIX + "prices." + api.name() + ".input_per_1m_usd",
                         Double.toString(api.inputPer1M()));

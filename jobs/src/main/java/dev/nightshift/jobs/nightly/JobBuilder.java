@@ -56,6 +56,7 @@ public final class JobBuilder {
     private String modelPath;
     private String provider = "cpu";
     private String kvCache = "host";
+    private boolean requireGpu;
     private int threads = 0;
     private long batchBudgetMb = 1024;
     private int maxBatchRows = 32;
@@ -187,6 +188,12 @@ public final class JobBuilder {
     /** host (the default) or device: where the KV cache lives ({@link dev.nightshift.engine.EngineOptions#kvCache()}). */
     public JobBuilder kvCache(String value) {
         this.kvCache = value;
+        return this;
+    }
+
+    /** With provider cuda: fail when CUDA cannot be used instead of running on CPU with a warning. */
+    public JobBuilder requireGpu(boolean value) {
+        this.requireGpu = value;
         return this;
     }
 
@@ -493,6 +500,10 @@ public final class JobBuilder {
         if (!List.of("cpu", "cuda").contains(provider)) {
             throw JobSettingException.of("model.provider", "use cpu or cuda, got '" + provider + "'");
         }
+        if (requireGpu && !provider.equals("cuda")) {
+            throw JobSettingException.of("model.require_gpu", "applies to provider cuda; set model.provider: cuda or "
+                    + "remove require_gpu");
+        }
         if (!List.of("host", "device").contains(kvCache)) {
             throw JobSettingException.of("model.kv_cache", "use host or device, got '" + kvCache + "'");
         }
@@ -500,7 +511,7 @@ public final class JobBuilder {
         whole("model.batch_budget_mb", batchBudgetMb, SettingRange.BATCH_BUDGET_MB);
         whole("model.max_batch_rows", maxBatchRows, SettingRange.MAX_BATCH_ROWS);
         JobConfig.Model model = new JobConfig.Model(localPath(modelPath), provider, threads, batchBudgetMb, maxBatchRows,
-                kvCache);
+                kvCache, requireGpu);
         try {
             model.settings();
         } catch (IllegalArgumentException e) {

@@ -148,16 +148,19 @@ public record JobConfig(String name, Source source, List<Task> tasks, Model mode
      * @param maxBatchRows  most rows per engine batch
      * @param kvCache       host or device: where a GroupQueryAttention graph's KV cache lives
      *                      ({@link dev.nightshift.engine.EngineOptions#kvCache()})
+     * @param requireGpu    with provider cuda: fail the job when CUDA cannot be used, instead of running on CPU with
+     *                      a warning
      */
-    public record Model(String path, String provider, int threads, long batchBudgetMb, int maxBatchRows, String kvCache) {
+    public record Model(String path, String provider, int threads, long batchBudgetMb, int maxBatchRows, String kvCache,
+                        boolean requireGpu) {
         public ModelSettings settings() {
             return new ModelSettings(path, dev.nightshift.engine.EngineOptions.defaults().withProvider(provider)
                     .withThreads(threads).withKvBudget(batchBudgetMb << 20).withMaxBatchSize(maxBatchRows)
-                    .withKvCache(kvCache));
+                    .withKvCache(kvCache).withDevice(0, requireGpu));
         }
 
         public Model withPath(String value) {
-            return new Model(value, provider, threads, batchBudgetMb, maxBatchRows, kvCache);
+            return new Model(value, provider, threads, batchBudgetMb, maxBatchRows, kvCache, requireGpu);
         }
     }
 

@@ -162,10 +162,7 @@ public final class JobConfigLoader {
             String labelColumn = t.string(ClassifyOptions.LABEL_COLUMN, false, null);
             List<Object> fields = t.plainList(ExtractTask.FIELDS, type.optionKeys().contains(ExtractTask.FIELDS));
             Integer maxWords = t.has(SummarizeTask.MAX_WORDS) ? t.whole(SummarizeTask.MAX_WORDS) : null;
-            String calibrate = t.string(ClassifyTask.CALIBRATE, false, "false");
-            if (!calibrate.equalsIgnoreCase("true") && !calibrate.equalsIgnoreCase("false")) {
-                throw t.error(ClassifyTask.CALIBRATE, "use true or false, got '" + calibrate + "'");
-            }
+            boolean calibrate = t.has(ClassifyTask.CALIBRATE) && t.bool(ClassifyTask.CALIBRATE);
             String prompt = t.string("prompt", type.defaultPrompt() == null, null);
             String chat = t.string("chat", false, null);
             Section g = t.section("generation", false);
@@ -183,7 +180,7 @@ public final class JobConfigLoader {
                 o.labelValues(labels).fieldValues(fields).prompt(prompt).chat(chat).stop(stop).overflow(overflow);
                 o.exampleValues(examples).multiLabel(labelThreshold, labelTopK).labelColumn(labelColumn);
                 o.maxWords = maxWords;
-                o.calibrate = Boolean.parseBoolean(calibrate);
+                o.calibrate = calibrate;
                 o.maxNewTokens = maxNewTokens;
                 o.temperature = temperature;
                 o.topK = topK;
@@ -198,6 +195,9 @@ public final class JobConfigLoader {
         job.model(localPath(m, "path", true));
         job.provider(m.string("provider", false, "cpu"));
         job.kvCache(m.string("kv_cache", false, "host"));
+        if (m.has("require_gpu")) {
+            job.requireGpu(m.bool("require_gpu"));
+        }
         if (m.has("threads")) {
             job.threads(m.whole("threads"));
         }
@@ -369,6 +369,15 @@ public final class JobConfigLoader {
                 return value < 0 ? Integer.MIN_VALUE : Integer.MAX_VALUE;
             }
             return (int) value;
+        }
+
+        /** true or false (any case). */
+        boolean bool(String key) {
+            String text = string(key, false, "false").strip();
+            if (!text.equalsIgnoreCase("true") && !text.equalsIgnoreCase("false")) {
+                throw error(key, "use true or false, got '" + text + "'");
+            }
+            return Boolean.parseBoolean(text);
         }
 
         /** A number; its text goes with it, so range errors quote it as written ("1e9"). */

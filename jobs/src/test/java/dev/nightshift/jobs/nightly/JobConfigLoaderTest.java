@@ -186,6 +186,18 @@ class JobConfigLoaderTest {
     }
 
     @Test
+    void requireGpuReachesTheEngineForCudaModelsOnly() {
+        assertEquals(false, JobConfigLoader.parse(VALID, "job.yaml").model().settings().engineOptions().requireGpu());
+        JobConfig cuda = JobConfigLoader.parse(VALID.replace("path: /models/m",
+                "path: /models/m\n  provider: cuda\n  require_gpu: true"), "job.yaml");
+        assertEquals(true, cuda.model().settings().engineOptions().requireGpu());
+        assertEquals("job.yaml line 23: model.require_gpu: use true or false, got 'yes please'", error(VALID.replace(
+                "path: /models/m", "path: /models/m\n  provider: cuda\n  require_gpu: yes please")).getMessage());
+        assertEquals("job.yaml line 22: model.require_gpu: applies to provider cuda; set model.provider: cuda or remove "
+                + "require_gpu", error(VALID.replace("path: /models/m", "path: /models/m\n  require_gpu: true")).getMessage());
+    }
+
+    @Test
     void sectionWideErrorsPointAtTheSectionsOwnLine() {
         String message = error(VALID.replace("  path: /models/m\n", "  provider: cpu\n")).getMessage();
         assertEquals("job.yaml line 20: model.path is required", message);
