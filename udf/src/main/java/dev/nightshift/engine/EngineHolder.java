@@ -1,5 +1,8 @@
 package dev.nightshift.engine;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Map;
@@ -11,6 +14,14 @@ import java.util.concurrent.ConcurrentHashMap;
  * task tries again. Factories are compared by value (make them records), since each task deserializes its own copy.
  */
 public final class EngineHolder {
+
+    /**
+     * Start of the INFO line logged each time an engine opens (model folder, provider, process id follow), so a
+     * cluster's executor logs show how often each JVM loaded a model: once per model and device.
+     */
+    public static final String OPENED = "Nightshift engine opened:";
+
+    private static final Logger LOG = LoggerFactory.getLogger(EngineHolder.class);
 
     private record Key(EngineFactory factory, ModelSettings model) {
     }
@@ -34,7 +45,10 @@ public final class EngineHolder {
         synchronized (EngineHolder.class) {
             return ENGINES.computeIfAbsent(key, k -> {
                 try {
-                    return factory.open(model);
+                    TextGenerator opened = factory.open(model);
+                    LOG.info("{} model {}, provider {}, process {}", OPENED, model.path(), opened.model().provider(),
+                            ProcessHandle.current().pid());
+                    return opened;
                 } catch (IOException e) {
                     throw new UncheckedIOException(e.getMessage(), e);
                 }

@@ -123,8 +123,10 @@ public final class NightlyJob {
         RunLease lease = new RunLease(spark.sparkContext().hadoopConfiguration(), config.output().staging(), runId);
         new RunClaim(spark, config, listener).claim(lease);
         ExtractedColumn.ensure(spark, config.output().results(), ExtractedColumn.types(config));
+        ExecutorLosses losses = ExecutorLosses.watch(spark.sparkContext());
         RunReport report = new RunReport(spark, config, retryFailed, runId, started,
-                Path.of(config.model().path()).getFileName().toString(), fingerprint, notes, docsRead, tasks.size());
+                Path.of(config.model().path()).getFileName().toString(), fingerprint, notes, losses, docsRead,
+                tasks.size());
         report.start();
 
         long pending = 0;
@@ -166,6 +168,7 @@ public final class NightlyJob {
             report.failed(e, pending);
             throw e;
         } finally {
+            losses.close();
             if (plan != null) {
                 plan.close();
             }

@@ -5,6 +5,7 @@ import org.apache.spark.sql.SparkSession;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
@@ -23,17 +24,19 @@ final class RunReport {
     private final String modelId;
     private final String fingerprint;
     private final EngineNotes notes;
+    private final ExecutorLosses losses;
     private final long docsRead;
     private final long rowsRead;
     private RowCounts counts = RowCounts.ZERO;
     private int chunks;
 
     /**
+     * @param losses   executors lost during the run: their notes join the engines' warnings
      * @param docsRead documents after the filter and de-duplication
      * @param tasks    tasks per document ({@code rows_read} = documents × tasks)
      */
     RunReport(SparkSession spark, JobConfig config, boolean retryFailed, String runId, Instant started, String modelId,
-              String fingerprint, EngineNotes notes, long docsRead, int tasks) {
+              String fingerprint, EngineNotes notes, ExecutorLosses losses, long docsRead, int tasks) {
         this.spark = spark;
         this.config = config;
         this.retryFailed = retryFailed;
@@ -42,6 +45,7 @@ final class RunReport {
         this.modelId = modelId;
         this.fingerprint = fingerprint;
         this.notes = notes;
+        this.losses = losses;
         this.docsRead = docsRead;
         this.rowsRead = docsRead * tasks;
     }
@@ -108,6 +112,13 @@ final class RunReport {
         return stopped;
     }
 
+    /** The engines' warnings, then one per executor lost. */
+    private List<String> warnings() {
+        List<String> all = new ArrayList<>(notes.warnings());
+        all.addAll(losses.notes());
+        return all;
+    }
+
     private RunSummary summary(Instant ended, String status, String message, long skipped, long rowsWithErrors) {
         double seconds = Duration.between(started, ended == null ? Instant.now() : ended).toNanos() / 1e9;
         int executors = RunCosts.executors(spark);
@@ -117,6 +128,6 @@ final class RunReport {
                 message, started, ended, docsRead, rowsRead, skipped, counts.rows(), counts.failed(), chunks,
                 counts.tokensIn(), counts.tokensOut(), seconds, seconds > 0 ? counts.tokens() / seconds : 0,
                 executors, clusterCost, apiCosts, modelId, fingerprint, rowsWithErrors, notes.provider(),
-                notes.warnings());
+                warnings());
     }
 }
