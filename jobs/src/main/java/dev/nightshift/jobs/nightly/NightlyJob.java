@@ -142,7 +142,7 @@ public final class NightlyJob {
             ProgressCounters progress = ProgressCounters.register(spark.sparkContext(), runId);
             InferencePartition inference = new InferencePartition(engines, config.model().settings(), tasks, runId,
                     fingerprint, progress, notes.accumulator());
-            ChunkCommitter committer = new ChunkCommitter(spark, config, inference, runId);
+            ChunkCommitter committer = new ChunkCommitter(spark, config, inference, runId, listener);
             ticker.progress(pending, progress, plan.estimate());
             RunBudget budget = new RunBudget(config, started);
             for (int chunk = 0; chunk < plan.chunkCount(); chunk++) {
