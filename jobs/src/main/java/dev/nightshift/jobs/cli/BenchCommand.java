@@ -46,8 +46,9 @@ import java.util.concurrent.Future;
                 "      --classify-rows 32 --summary-tokens 10000",
                 "  bin/nightshift bench --random small --batch-sizes 1 --prefix-tokens 0 \\",
                 "      --continuous-rows 48 --continuous-new-tokens 8..128",
-                "  bin/nightshift run --config conf/nightly-example.yaml --dry-run --write-prompts /tmp/prompts.jsonl",
-                "  bin/nightshift bench --prompts /tmp/prompts.jsonl --repeat 1"})
+                "  bin/nightshift bench --prompts /tmp/prompts.jsonl --repeat 1",
+                "  bin/nightshift bench --random small --threads 2 --job-vs-engine 100 \\",
+                "      --job-document-tokens 100..700 --rows-per-hour 8 --document-lengths 200,700"})
 final class BenchCommand implements Callable<Integer> {
 
     @Spec
@@ -235,6 +236,16 @@ final class BenchCommand implements Callable<Integer> {
                         + "1, --partitions 0 or more, --document-lengths at least 10 each");
             }
             SettingRange.MAX_BATCH_ROWS.require("--max-batch-rows", maxBatchRows);
+            int context = ModelFolder.open(folder).card().contextLength();
+            int longest = Math.max(jobVsEngine > 0 ? lengths[1] : 0, rowsPerHour > 0
+                    ? documentLengths.stream().mapToInt(l -> l + Math.max(1, l / 10)).max().orElse(0) : 0);
+            // the tasks' prompts add about 40 tokens; summarize and extract need room for their answers
+            if (longest + 40 + Math.max(summaryNewTokens, 128) > context) {
+                throw new UserError.Usage("documents of up to " + longest + " tokens, the prompt's words and up to "
+                        + Math.max(summaryNewTokens, 128) + " new tokens do not fit the model's context of " + context
+                        + " tokens; lower --job-document-tokens / --document-lengths, or convert with a longer "
+                        + "--context-length");
+            }
             try {
                 JobBench bench = new JobBench(folder, threads, maxBatchRows, summaryNewTokens,
                         workDir != null ? workDir : folder.getParent(), out);

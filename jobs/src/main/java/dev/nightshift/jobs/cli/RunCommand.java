@@ -27,7 +27,8 @@ import java.util.concurrent.Callable;
                 "  bin/nightshift run --config conf/nightly-example.yaml",
                 "  bin/nightshift run --config conf/nightly-example.yaml --retry-failed",
                 "  bin/nightshift run --config conf/nightly-example.yaml --dry-run",
-                "  bin/nightshift run --config conf/nightly-example.yaml --dry-run --write-prompts /tmp/prompts.jsonl",
+                "  bin/nightshift run --config conf/nightly-example.yaml --dry-run \\",
+                "      --write-prompts /tmp/prompts.jsonl",
                 "  conf/spark-submit.sh conf/nightly-example.yaml -- --master yarn"})
 final class RunCommand implements Callable<Integer> {
 
