@@ -159,7 +159,8 @@ final class JobBench {
 
     /**
      * Documents of random words whose token counts (this model's tokenizer) are drawn uniformly from
-     * [minTokens, maxTokens]; words are added until the count is reached (measured every few words).
+     * [minTokens, maxTokens]; words are added until the count is reached (measured every few words, so a document
+     * ends at most a few words past its target).
      */
     private void writeDocuments(Path file, int rows, int minTokens, int maxTokens, Random random) throws IOException {
         // the job's engine settings, so this is the engine the job and the replay use (one per settings per JVM)
@@ -172,7 +173,9 @@ final class JobBench {
             StringBuilder text = new StringBuilder();
             int tokens = 0;
             while (tokens < target) {
-                for (int w = 0; w < Math.max(1, (target - tokens) / 3); w++) {
+                // a word of this vocabulary can be several tokens (a synthetic tokenizer splits it into bytes), so
+                // add an eighth of the gap in words at a time: the text ends within a word of the target, not over it
+                for (int w = 0; w < Math.max(1, (target - tokens) / 8); w++) {
                     text.append(text.isEmpty() ? "" : " ").append(WORDS[random.nextInt(WORDS.length)]);
                 }
                 tokens = engine.countTokens(text.toString());
