@@ -48,7 +48,8 @@ import java.util.concurrent.Future;
                 "      --continuous-rows 48 --continuous-new-tokens 8..128",
                 "  bin/nightshift bench --prompts /tmp/prompts.jsonl --repeat 1",
                 "  bin/nightshift bench --random small --threads 2 --job-vs-engine 100 \\",
-                "      --job-document-tokens 100..700 --rows-per-hour 8 --document-lengths 200,700"})
+                "      --job-document-tokens 100..700 --rows-per-hour 8 \\",
+                "      --document-lengths 200,700"})
 final class BenchCommand implements Callable<Integer> {
 
     @Spec
