@@ -45,7 +45,11 @@ import java.util.concurrent.Future;
                 "  bin/nightshift bench --random small --batch-sizes 1 --prefix-tokens 0 \\",
                 "      --classify-rows 32 --summary-tokens 10000",
                 "  bin/nightshift bench --random small --batch-sizes 1 --prefix-tokens 0 \\",
-                "      --continuous-rows 48 --continuous-new-tokens 8..128"})
+                "      --continuous-rows 48 --continuous-new-tokens 8..128",
+                "  bin/nightshift bench --prompts /tmp/prompts.jsonl --repeat 1",
+                "  bin/nightshift bench --random small --threads 2 --job-vs-engine 100 \\",
+                "      --job-document-tokens 100..700 --rows-per-hour 8 \\",
+                "      --document-lengths 200,700"})
 final class BenchCommand implements Callable<Integer> {
 
     @Spec
@@ -137,11 +141,59 @@ final class BenchCommand implements Callable<Integer> {
             + "llm_* functions (local Spark), and print both rows/s (default: ${DEFAULT-VALUE}, off).")
     int sqlVsJob;
 
+    @Option(names = "--prompts", paramLabel = "FILE", description = "Instead of the engine figures: the engine's rows/s "
+            + "on exactly the prompts a job would send (FILE from `run --dry-run --write-prompts FILE`), through the "
+            + "executor's task and batching code, without Spark; --repeat runs. The model is the job's unless --model "
+            + "is given.")
+    Path prompts;
+
+    @Option(names = "--job-vs-engine", paramLabel = "ROWS", defaultValue = "0", description = "Instead of the engine "
+            + "figures: classify and summarize this many documents of --job-document-tokens through the nightly job "
+            + "(local Spark) and the same rendered prompts through the engine alone; job rows/s, engine rows/s, their "
+            + "ratio and where the job's time went (default: ${DEFAULT-VALUE}, off).")
+    int jobVsEngine;
+
+    @Option(names = "--job-document-tokens", paramLabel = "MIN..MAX", defaultValue = "100..1500", description = "Range "
+            + "the documents' lengths of --job-vs-engine are drawn from, in the model's tokens (default: ${DEFAULT-VALUE}).")
+    String jobDocumentTokens;
+
+    @Option(names = "--chunk-rows", defaultValue = "5000", description = "run.chunk_rows of --job-vs-engine's jobs "
+            + "(default: ${DEFAULT-VALUE}).")
+    int chunkRows;
+
+    @Option(names = "--partitions", defaultValue = "0", description = "run.partitions of --job-vs-engine's jobs, 0 = "
+            + "Spark's default parallelism (default: ${DEFAULT-VALUE}).")
+    int partitions;
+
+    @Option(names = "--max-batch-rows", defaultValue = "32", description = "model.max_batch_rows of --job-vs-engine's "
+            + "and --rows-per-hour's jobs (default: ${DEFAULT-VALUE}).")
+    int maxBatchRows;
+
+    @Option(names = "--rows-per-hour", paramLabel = "ROWS", defaultValue = "0", description = "Instead of the engine "
+            + "figures: per --document-lengths, this many documents through classify, summarize and extract on the "
+            + "job's prompts and the engine alone; rows per hour and per hour and thread (default: ${DEFAULT-VALUE}, off).")
+    int rowsPerHour;
+
+    @Option(names = "--document-lengths", defaultValue = "200,800,3000", split = ",", description = "Document lengths "
+            + "of --rows-per-hour, in the model's tokens, each +/-10% (default: ${DEFAULT-VALUE}).")
+    List<Integer> documentLengths;
+
     /** The token counts in use, fitted to the model once it is open. */
     private BenchSizes sizes;
 
     @Override
     public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        if (prompts != null) {
+            if (random != null) {
+                throw new UserError.Usage("--prompts runs the job's model (or --model DIR), not --random");
+            }
+            if (repeat < 1) {
+                throw new UserError.Usage("--repeat must be at least 1");
+            }
+            PromptsBench.run(prompts, model, repeat, out);
+            return 0;
+        }
         if ((model == null) == (random == null)) {
             throw new UserError.Usage("give exactly one of --model or --random");
         }
@@ -156,7 +208,6 @@ final class BenchCommand implements Callable<Integer> {
             throw new UserError.Usage("--continuous-rows must be 0 or more, --continuous-slots at least 1 and "
                     + "--continuous-document-tokens at least 4");
         }
-        PrintWriter out = spec.commandLine().getOut();
         Path folder = model;
         Path temporary = null;
         if (random != null) {
@@ -173,6 +224,38 @@ final class BenchCommand implements Callable<Integer> {
             try {
                 SqlBench.run(folder, sqlVsJob, threads, summaryNewTokens, workDir != null ? workDir
                         : folder.getParent(), out);
+            } finally {
+                delete(temporary);
+            }
+            return 0;
+        }
+        if (jobVsEngine > 0 || rowsPerHour > 0) {
+            int[] lengths = tokenRange(jobDocumentTokens, "--job-document-tokens");
+            if (jobVsEngine < 0 || rowsPerHour < 0 || chunkRows < 1 || partitions < 0
+                    || documentLengths.stream().anyMatch(l -> l < 10)) {
+                throw new UserError.Usage("--job-vs-engine and --rows-per-hour must be 0 or more, --chunk-rows at least "
+                        + "1, --partitions 0 or more, --document-lengths at least 10 each");
+            }
+            SettingRange.MAX_BATCH_ROWS.require("--max-batch-rows", maxBatchRows);
+            int context = ModelFolder.open(folder).card().contextLength();
+            int longest = Math.max(jobVsEngine > 0 ? lengths[1] : 0, rowsPerHour > 0
+                    ? documentLengths.stream().mapToInt(l -> l + Math.max(1, l / 10)).max().orElse(0) : 0);
+            // the tasks' prompts add about 40 tokens; summarize and extract need room for their answers
+            if (longest + 40 + Math.max(summaryNewTokens, 128) > context) {
+                throw new UserError.Usage("documents of up to " + longest + " tokens, the prompt's words and up to "
+                        + Math.max(summaryNewTokens, 128) + " new tokens do not fit the model's context of " + context
+                        + " tokens; lower --job-document-tokens / --document-lengths, or convert with a longer "
+                        + "--context-length");
+            }
+            try {
+                JobBench bench = new JobBench(folder, threads, maxBatchRows, summaryNewTokens,
+                        workDir != null ? workDir : folder.getParent(), out);
+                if (jobVsEngine > 0) {
+                    bench.jobVsEngine(jobVsEngine, lengths[0], lengths[1], chunkRows, partitions);
+                }
+                if (rowsPerHour > 0) {
+                    bench.rowsPerHour(rowsPerHour, documentLengths);
+                }
             } finally {
                 delete(temporary);
             }
@@ -265,6 +348,21 @@ final class BenchCommand implements Callable<Integer> {
             try (var paths = Files.walk(temporary)) {
                 paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
+        }
+    }
+
+    /** MIN..MAX (or one number) of a length option, 1 <= MIN <= MAX. */
+    static int[] tokenRange(String text, String option) {
+        String[] parts = text.strip().split("\\.\\.", -1);
+        try {
+            int min = Integer.parseInt(parts[0].strip());
+            int max = parts.length == 2 ? Integer.parseInt(parts[1].strip()) : min;
+            if (parts.length > 2 || min > max || min < 1) {
+                throw new NumberFormatException();
+            }
+            return new int[]{min, max};
+        } catch (NumberFormatException e) {
+            throw new UserError.Usage(option + " must be MIN..MAX with 1 <= MIN <= MAX (like 100..1500), got '" + text + "'");
         }
     }
 

@@ -85,6 +85,14 @@ final class JobConsole {
             }
 
             @Override
+            public synchronized void chunkTimes(int index, double inferAndStageSeconds, double mergeSeconds) {
+                endLine();
+                err.printf(Locale.ROOT, "  chunk %d: inferred and staged in %.1f s, merged in %.1f s%n", index,
+                        inferAndStageSeconds, mergeSeconds);
+                err.flush();
+            }
+
+            @Override
             public synchronized void chunkCommitted(int index, int count, long rows, long failed) {
                 endLine();
                 err.printf(Locale.ROOT, "  chunk %d/%d merged: %,d rows, %,d failed%n", index, count, rows, failed);

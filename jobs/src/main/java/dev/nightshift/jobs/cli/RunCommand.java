@@ -27,6 +27,8 @@ import java.util.concurrent.Callable;
                 "  bin/nightshift run --config conf/nightly-example.yaml",
                 "  bin/nightshift run --config conf/nightly-example.yaml --retry-failed",
                 "  bin/nightshift run --config conf/nightly-example.yaml --dry-run",
+                "  bin/nightshift run --config conf/nightly-example.yaml --dry-run \\",
+                "      --write-prompts /tmp/prompts.jsonl",
                 "  conf/spark-submit.sh conf/nightly-example.yaml -- --master yarn"})
 final class RunCommand implements Callable<Integer> {
 
@@ -41,6 +43,10 @@ final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--dry-run", description = "Check, read and plan, count tokens and estimate time and cost; write nothing.")
     boolean dryRun;
+
+    @Option(names = "--write-prompts", paramLabel = "FILE", description = "With --dry-run: also write every pending "
+            + "row's rendered prompt, task and engine settings to FILE (JSON lines), for `bench --prompts FILE`.")
+    Path writePrompts;
 
     @Option(names = "--calibration-file", paramLabel = "FILE",
             description = "--dry-run's cache of measured model speed (default: $NIGHTSHIFT_CACHE_DIR/calibration.properties, "
@@ -60,12 +66,15 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (writePrompts != null && !dryRun) {
+            throw new UserError.Usage("--write-prompts goes with --dry-run (a real run does not write the prompts)");
+        }
         JobConfig job = JobConfigLoader.load(config);
         SparkSession spark = JobConsole.session(master, warehouse);
         NightlyJob nightly = NightlyJob.of(spark, job).retryFailed(retryFailed).crashAfterChunks(crashAfterChunks)
                 .calibrationFile(calibrationFile).listener(JobConsole.progress(spec.commandLine().getErr()));
         if (dryRun) {
-            JobConsole.printDryRun(nightly.dryRun(), spec.commandLine().getOut());
+            JobConsole.printDryRun(nightly.dryRun(writePrompts), spec.commandLine().getOut());
             return 0;
         }
         RunSummary run = nightly.run();

@@ -25,6 +25,16 @@ public interface JobListener {
     default void warning(String message) {
     }
 
+    /**
+     * Where a chunk's time went, told just before {@link #chunkCommitted}.
+     *
+     * @param index               the chunk, from 1
+     * @param inferAndStageSeconds the Spark job that runs the model over the chunk and writes the staging table
+     * @param mergeSeconds        reading the staged rows and MERGEing them into the results
+     */
+    default void chunkTimes(int index, double inferAndStageSeconds, double mergeSeconds) {
+    }
+
     /** A chunk was merged into the results table. */
     default void chunkCommitted(int index, int count, long rows, long failed) {
     }

@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
@@ -144,7 +145,7 @@ public final class NightlyJob {
             ProgressCounters progress = ProgressCounters.register(spark.sparkContext(), runId);
             InferencePartition inference = new InferencePartition(engines, config.model().settings(), tasks, runId,
                     fingerprint, progress, notes.accumulator());
-            ChunkCommitter committer = new ChunkCommitter(spark, config, inference, runId);
+            ChunkCommitter committer = new ChunkCommitter(spark, config, inference, runId, listener);
             ticker.progress(pending, progress, plan.estimate());
             RunBudget budget = new RunBudget(config, started);
             for (int chunk = 0; chunk < plan.chunkCount(); chunk++) {
@@ -207,6 +208,17 @@ public final class NightlyJob {
      * @throws JobConfigException for bad config or data, as {@link #run()} would before any inference
      */
     public DryRunReport dryRun() {
+        return dryRun(null);
+    }
+
+    /**
+     * {@link #dryRun()}, and also writes every pending row's rendered prompt to {@code promptsFile} (JSON lines,
+     * {@link PromptsFile}): the exact work the run would send to the model, for {@code bench --prompts}. That file is
+     * the only thing written besides the calibration cache.
+     *
+     * @param promptsFile where to write the prompts, or null for none
+     */
+    public DryRunReport dryRun(Path promptsFile) {
         Inputs in = inputs();
         boolean resultsExist = ResultsTable.check(spark, config.output().results());
         boolean runsExist = RunsTable.check(spark, config.output().runs());
@@ -222,6 +234,21 @@ public final class NightlyJob {
             chunks = plan.chunkCount();
             listener.stage("count tokens", pending + " rows, with the model's tokenizer");
             estimates = new PromptTokens(engines, config.model().settings(), in.tasks()).perTask(plan.pending(), pending);
+            if (promptsFile != null) {
+                listener.stage("write prompts", pending + " rows to " + promptsFile);
+                Iterator<Row> rows = plan.pending().toLocalIterator();
+                PromptsFile.write(promptsFile, config, in.tasks(), in.fingerprint(), new Iterator<>() {
+                    @Override
+                    public boolean hasNext() {
+                        return rows.hasNext();
+                    }
+
+                    @Override
+                    public WorkItem next() {
+                        return WorkItem.of(rows.next());
+                    }
+                });
+            }
         }
         listener.stage("calibrate", "this model's prefill and decode speed on this machine");
         EngineCalibration calibration = calibrate(in.fingerprint());

@@ -90,6 +90,28 @@ public final class ResultsTable {
     }
 
     /**
+     * Appends one chunk whose (doc_id, task) keys are all absent from the table ({@link WorkPlan#newKeysOnly()}): what
+     * {@link #merge} would do with such rows (every row inserted as it is), in one write, without the staging table
+     * and the MERGE's joins and rewrite. Exactly once as the MERGE is: Delta commits only the files of successful
+     * task attempts, atomically, and the run's claim keeps other runs off the table meanwhile.
+     *
+     * @param rows result rows of {@link #SCHEMA}; written as they are computed, so the model runs once per row
+     */
+    static void append(SparkSession spark, TableRef ref, Dataset<Row> rows) {
+        StructType table = DeltaTables.read(spark, ref).schema();
+        Dataset<Row> source = ExtractedColumn.withColumn(rows, table);
+        // by name: the table's column order (an older table may have had columns added at the end)
+        source = source.selectExpr(java.util.Arrays.stream(table.fieldNames()).map(n -> "`" + n + "`")
+                .toArray(String[]::new));
+        var writer = source.write().format("delta").mode("append");
+        if (ref.isPath()) {
+            writer.save(ref.path());
+        } else {
+            writer.saveAsTable(ref.name());
+        }
+    }
+
+    /**
      * MERGEs one staged chunk on (doc_id, task). New rows are inserted. An existing row is replaced by a successful
      * attempt; a failed attempt replaces it only when it has no good output yet ({@code output_at} null). A failed
      * attempt over a good output updates just {@code error}, {@code error_code}, {@code input_hash} (so the same

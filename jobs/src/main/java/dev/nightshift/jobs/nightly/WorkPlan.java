@@ -14,9 +14,11 @@ import static org.apache.spark.sql.functions.col;
  * @param total      pending rows
  * @param chunkCount chunks, each at most {@code run.chunk_rows} rows
  * @param estimate   the ETA's plan of the pending rows' cost
+ * @param newKeysOnly whether no pending (doc_id, task) was in the results table when the run was planned: the chunks
+ *                    then only insert, and are appended instead of staged and MERGEd ({@link ChunkCommitter})
  */
-record WorkPlan(Dataset<Row> pending, Dataset<Row> planned, long total, int chunkCount, ProgressEstimator estimate)
-        implements AutoCloseable {
+record WorkPlan(Dataset<Row> pending, Dataset<Row> planned, long total, int chunkCount, ProgressEstimator estimate,
+                boolean newKeysOnly) implements AutoCloseable {
 
     /** The chunk-number column of {@link #planned}. */
     static final String CHUNK = "chunk";

@@ -18,7 +18,8 @@ import static org.apache.spark.sql.functions.lit;
 /**
  * Decides what needs the model: renders every (document, task) prompt and its input hash ({@link WorkItems}), keeps
  * the new or changed ones (anti-join on {@code input_hash} against the results; {@code --retry-failed}: the rows whose
- * result is an error), and numbers them into chunks of {@code run.chunk_rows}, shortest prompts first.
+ * result is an error), and numbers them into chunks of {@code run.chunk_rows}, shortest prompts first. Notes whether
+ * every pending row is a new key (no row of that (doc_id, task) in the results), so chunks can be appended.
  */
 final class WorkPlanner {
 
@@ -52,11 +53,27 @@ final class WorkPlanner {
             int chunkCount = (int) ((total + config.run().chunkRows() - 1) / config.run().chunkRows());
             Dataset<Row> planned = chunked(pending, chunkCount);
             ProgressEstimator estimate = total == 0 ? ProgressEstimator.ofRows() : ProgressEstimator.plan(pending, tasks);
-            return new WorkPlan(pending, planned, total, chunkCount, estimate);
+            return new WorkPlan(pending, planned, total, chunkCount, estimate, total > 0 && newKeysOnly(pending,
+                    resultsExisted));
         } catch (RuntimeException e) {
             pending.unpersist();
             throw e;
         }
+    }
+
+    /**
+     * Whether none of the pending rows' (doc_id, task) keys is in the results table: a first run, or a night of new
+     * documents only. Changed documents and --retry-failed replace rows, which needs the MERGE.
+     */
+    private boolean newKeysOnly(Dataset<Row> pending, boolean resultsExisted) {
+        if (!resultsExisted) {
+            return true;
+        }
+        if (retryFailed) {
+            return false;
+        }
+        Dataset<Row> keys = DeltaTables.read(spark, config.output().results()).select("doc_id", "task");
+        return pending.select("doc_id", "task").join(keys, columns("doc_id", "task"), "left_semi").isEmpty();
     }
 
     /** Work items that need the model: new or changed rows (or, with --retry-failed, rows whose result is an error). */

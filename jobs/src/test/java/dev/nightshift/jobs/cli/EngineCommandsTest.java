@@ -168,4 +168,54 @@ class EngineCommandsTest {
         assertEquals(2, prefix.code(), prefix.out());
         assertTrue(prefix.err().contains("context of 512 tokens"), prefix.err());
     }
+    @Test
+    void benchReplaysTheExactPromptsADryRunWroteAndCountsEveryRow() throws Exception {
+        Path docs = work.resolve("prompts-docs.jsonl");
+        StringBuilder lines = new StringBuilder();
+        for (int i = 0; i < 5; i++) {
+            lines.append("{\"id\": \"d").append(i).append("\", \"text\": \"")
+                    .append("The little dog ran to the park. ".repeat(1 + 3 * i)).append("\"}\n");
+        }
+        lines.append("{\"id\": \"blank\", \"text\": \"  \"}\n");
+        java.nio.file.Files.writeString(docs, lines);
+        Path config = java.nio.file.Files.writeString(work.resolve("prompts-job.yaml"), """
+                job: prompts-bench
+                source: {path: %s, format: json}
+                tasks:
+                  - {name: topic, type: classify, labels: [dog, cat]}
+                  - {name: tldr, type: summarize, generation: {max_new_tokens: 3}}
+                model: {path: %s, max_batch_rows: 2}
+                output: {results: {path: %s}, runs: {path: %s}}
+                """.formatted(docs, stories, work.resolve("prompts-results"), work.resolve("prompts-runs")));
+        Path prompts = work.resolve("out/prompts.jsonl");
+
+        ConvertCommandTest.Outcome dry = run("run", "--config", config.toString(), "--dry-run", "--write-prompts",
+                prompts.toString(), "--calibration-file", work.resolve("calibration.properties").toString(),
+                "--warehouse", work.resolve("warehouse").toString());
+        assertEquals(0, dry.code(), dry.err() + dry.out());
+        java.util.regex.Matcher total = java.util.regex.Pattern.compile("total: ([0-9,]+) prompt tokens").matcher(dry.out());
+        assertTrue(total.find(), dry.out());
+        java.util.List<String> written = java.nio.file.Files.readAllLines(prompts);
+        assertEquals(1 + 12, written.size(), "a header and 6 documents x 2 tasks");
+        assertTrue(written.get(0).contains("\"format\":\"nightshift-prompts-v1\""), written.get(0));
+
+        ConvertCommandTest.Outcome bench = run("bench", "--prompts", prompts.toString(), "--repeat", "2");
+        assertEquals(0, bench.code(), bench.err() + bench.out());
+        assertTrue(bench.out().contains("12 rows of job prompts-bench, tasks [topic, tldr]"), bench.out());
+        // each run: every row of the file counted, the blank document's two rows failed (as in the job), and the
+        // prompt tokens of the others exactly the dry run's count
+        String tokens = total.group(1).replace(",", "");
+        java.util.regex.Matcher runs = java.util.regex.Pattern.compile("(?m)^ +[12] +12 +2 +" + tokens + " +[0-9]+ "
+                + "+[0-9.]+ +[0-9.]+$").matcher(bench.out());
+        assertTrue(runs.find() && runs.find(), "dry run's prompt tokens " + tokens + "\n" + bench.out());
+        assertTrue(bench.out().matches("(?s).*engine rows/s [0-9.]+ \\([0-9.]+-[0-9.]+\\); rows/hour [0-9,]+ .*"),
+                bench.out());
+
+        ConvertCommandTest.Outcome notPrompts = run("bench", "--prompts", docs.toString());
+        assertEquals(2, notPrompts.code(), notPrompts.out());
+        assertTrue(notPrompts.err().contains(docs + ":1: not a prompts file"), notPrompts.err());
+        ConvertCommandTest.Outcome notDry = run("run", "--config", config.toString(), "--write-prompts", prompts.toString());
+        assertEquals(2, notDry.code(), notDry.out());
+        assertTrue(notDry.err().contains("--write-prompts goes with --dry-run"), notDry.err());
+    }
 }

@@ -22,12 +22,14 @@ class ProgressOutputTest {
         for (long done = 1; done <= 50; done++) {
             listener.progress(done, 50, 120, 50 - done);
         }
+        listener.chunkTimes(1, 12.34, 4.5);
         listener.chunkCommitted(1, 1, 50, 0);
         String out = text.toString();
         assertFalse(out.contains("\r"), out);
         assertEquals(List.of("[chunk 1/1] infer, stage, merge",
                 "  1/50 rows (2%), 120 tokens/s, ETA 0:49",
                 "  50/50 rows (100%), 120 tokens/s, ETA 0:00",
+                "  chunk 1: inferred and staged in 12.3 s, merged in 4.5 s",
                 "  chunk 1/1 merged: 50 rows, 0 failed"), out.lines().toList(), "first and last line only within 10 s");
     }
 

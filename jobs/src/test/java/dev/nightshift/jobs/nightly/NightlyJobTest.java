@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -42,6 +43,12 @@ class NightlyJobTest extends SparkJobTest {
 
     static long version(String path) {
         return spark.sql("DESCRIBE HISTORY delta.`" + path + "`").selectExpr("max(version)").first().getLong(0);
+    }
+
+    /** The results table's Delta operations, oldest first. */
+    static List<String> operations(String path) {
+        return spark.sql("DESCRIBE HISTORY delta.`" + path + "`").orderBy("version").select("operation")
+                .collectAsList().stream().map(r -> r.getString(0)).toList();
     }
 
     @Test
@@ -75,6 +82,8 @@ class NightlyJobTest extends SparkJobTest {
         assertTrue(first.tokensIn() > 0 && first.tokensOut() > 0);
         assertEquals(first.tokensIn() / 1e6 * 2.5 + first.tokensOut() / 1e6 * 10, first.apiCosts().get(0).costUsd(), 1e-12);
 
+        assertFalse(operations(files.results()).contains("MERGE"), "a first run only inserts: its chunks are appended, "
+                + operations(files.results()));
         long before = version(files.results());
         RunSummary unchanged = run(files.config(), new FakeEngine.Factory());
         assertEquals(0, unchanged.rowsProcessed());
@@ -85,6 +94,8 @@ class NightlyJobTest extends SparkJobTest {
         RunSummary edited = run(files.config("TL;DR of {title}: {text}", 1000), new FakeEngine.Factory());
         assertEquals(21, edited.rowsProcessed(), "a new summary prompt (20 rows) and one edited document's topic");
         assertEquals(21, results(files).stream().filter(r -> edited.runId().equals(r.getAs("run_id"))).count());
+        assertEquals("MERGE", operations(files.results()).get(operations(files.results()).size() - 1),
+                "changed rows replace existing ones: MERGEd");
 
         files.replaceModel();
         assertEquals(40, run(files.config("TL;DR of {title}: {text}", 1000), new FakeEngine.Factory()).rowsProcessed());
