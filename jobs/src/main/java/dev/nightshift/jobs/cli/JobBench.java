@@ -165,7 +165,7 @@ final class JobBench {
     private void writeDocuments(Path file, int rows, int minTokens, int maxTokens, Random random) throws IOException {
         // the job's engine settings, so this is the engine the job and the replay use (one per settings per JVM)
         TextGenerator engine = EngineHolder.get(EngineFactory.onnx(),
-                new JobConfig.Model(model.toString(), "cpu", threads, 1024, maxBatchRows).settings());
+                new JobConfig.Model(model.toString(), "cpu", threads, 1024, maxBatchRows, "host", false).settings());
         ObjectMapper json = new ObjectMapper();
         List<String> lines = new ArrayList<>();
         for (int i = 0; i < rows; i++) {

@@ -34,7 +34,7 @@ import java.util.Map;
  *
  * <p>Line 1, the header: {@code format} ({@value #FORMAT}), {@code job}, {@code model_path},
  * {@code model_fingerprint}, the engine settings ({@code provider}, {@code threads}, {@code batch_budget_mb},
- * {@code max_batch_rows}) and {@code tasks}: per task its {@code name}, {@code kind}, {@code chat},
+ * {@code max_batch_rows}, {@code kv_cache}, {@code require_gpu}) and {@code tasks}: per task its {@code name}, {@code kind}, {@code chat},
  * {@code prompt_hash}, {@code max_new_tokens} and {@code definition} (the task object, Java-serialized, base64: the
  * task that runs is the job's, options and all). Every further line is one pending row: {@code doc_id},
  * {@code task}, {@code kind}, {@code max_new_tokens}, {@code prompt_parts} (the rendered prompt's parts, which the
@@ -121,6 +121,8 @@ public final class PromptsFile {
         header.put("threads", model.threads());
         header.put("batch_budget_mb", model.batchBudgetMb());
         header.put("max_batch_rows", model.maxBatchRows());
+        header.put("kv_cache", model.kvCache());
+        header.put("require_gpu", model.requireGpu());
         ArrayNode list = header.putArray("tasks");
         for (TaskSpec task : tasks) {
             ObjectNode t = list.addObject();
@@ -154,7 +156,8 @@ public final class PromptsFile {
         }
         JobConfig.Model model = new JobConfig.Model(text(file, 1, header, "model_path"),
                 text(file, 1, header, "provider"), header.path("threads").asInt(0),
-                header.path("batch_budget_mb").asLong(1024), header.path("max_batch_rows").asInt(32));
+                header.path("batch_budget_mb").asLong(1024), header.path("max_batch_rows").asInt(32),
+                header.path("kv_cache").asText("host"), header.path("require_gpu").asBoolean(false));
         Map<String, TaskSpec> tasks = new LinkedHashMap<>();
         for (JsonNode t : header.path("tasks")) {
             String name = text(file, 1, t, "name");
