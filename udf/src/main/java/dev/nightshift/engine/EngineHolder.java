@@ -16,10 +16,17 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class EngineHolder {
 
     /**
-     * Start of the INFO line logged each time an engine opens (model folder, provider, process id follow), so a
-     * cluster's executor logs show how often each JVM loaded a model: once per model and device.
+     * Start of the INFO line logged each time an engine opens (model folder, provider, for a cuda model the device it
+     * was given as {@link #CUDA_DEVICE}, process id follow), so a cluster's executor logs show how often each JVM
+     * loaded a model (once per model and device) and which GPU each executor's tasks were assigned.
      */
     public static final String OPENED = "Nightshift engine opened:";
+
+    /**
+     * In the {@link #OPENED} line of a model configured for cuda: {@code "cuda device <id>"}, the CUDA device id the
+     * engine was opened with (the task's assigned GPU, see {@code TaskGpu}), also when the engine fell back to CPU.
+     */
+    public static final String CUDA_DEVICE = "cuda device ";
 
     private static final Logger LOG = LoggerFactory.getLogger(EngineHolder.class);
 
@@ -46,8 +53,11 @@ public final class EngineHolder {
             return ENGINES.computeIfAbsent(key, k -> {
                 try {
                     TextGenerator opened = factory.open(model);
-                    LOG.info("{} model {}, provider {}, process {}", OPENED, model.path(), opened.model().provider(),
-                            ProcessHandle.current().pid());
+                    EngineOptions options = model.engineOptions();
+                    // The requested device also when the engine fell back to CPU: it shows what the scheduler gave.
+                    String device = options.provider().equals("cuda") ? ", " + CUDA_DEVICE + options.deviceId() : "";
+                    LOG.info("{} model {}, provider {}{}, process {}", OPENED, model.path(), opened.model().provider(),
+                            device, ProcessHandle.current().pid());
                     return opened;
                 } catch (IOException e) {
                     throw new UncheckedIOException(e.getMessage(), e);

@@ -2,6 +2,7 @@ package dev.nightshift.jobs.nightly;
 
 import dev.nightshift.engine.EngineHolder;
 import dev.nightshift.engine.EngineFactory;
+import dev.nightshift.engine.Reason;
 import dev.nightshift.SharedFiles;
 import dev.nightshift.jobs.cli.NightshiftCli;
 import dev.nightshift.model.LlamaConfig;
@@ -14,7 +15,10 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -34,6 +38,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The nightly job with the real engine on a tiny random-weight model made by the toolchain, over a few hundred rows
  * of ../shared/data (ag_news_test classified into its 4 labels, scitldr_test summarized), and the command line.
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class NightlyEndToEndTest {
 
     @TempDir
@@ -211,5 +216,28 @@ class NightlyEndToEndTest {
         assertTrue(err.toString().contains("nightshift run: " + config + " line 2 (source.path): "), err.toString());
         assertTrue(err.toString().strip().lines().reduce((a, b) -> b).orElse("").contains("absent.jsonl does not exist"),
                 err.toString());
+    }
+
+    /**
+     * model.require_gpu: with no CUDA here the job stops at its first engine open, naming the reason, and writes no
+     * result row (without it the engine falls back to CPU with a warning: StandaloneClusterTest). Last, so that it
+     * does not pay the session's first-job warm-up (about 15 s here) the other tests pay anyway.
+     */
+    @Test
+    @Order(Integer.MAX_VALUE)
+    void aCudaModelThatRequiresTheGpuFailsBeforeWritingAnyResultRow() throws IOException {
+        Path out = dir.resolve("require-gpu");
+        String yaml = yaml(firstLines("ag_news_test", 8), CLASSIFY)
+                .replace("max_batch_rows: 32}", "max_batch_rows: 32, provider: cuda, require_gpu: true}")
+                .replace(dir.resolve("results").toString(), out.resolve("results").toString())
+                .replace(dir.resolve("runs").toString(), out.resolve("runs").toString());
+        JobConfig config = JobConfigLoader.parse(yaml, "gpu.yaml");
+        Exception failed = assertThrows(Exception.class, () -> NightlyJob.of(spark, config).run());
+        String expected = "CUDA was required (require_gpu) but is unavailable: this ONNX Runtime is the CPU-only build";
+        assertTrue(Reason.of(failed).contains(expected), Reason.of(failed));
+        Path results = out.resolve("results");
+        long rows = Files.isDirectory(results.resolve("_delta_log"))
+                ? spark.sql("SELECT * FROM delta.`" + results + "`").count() : 0;
+        assertEquals(0, rows, "no result row was written");
     }
 }

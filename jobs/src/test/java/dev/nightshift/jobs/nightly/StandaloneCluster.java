@@ -30,7 +30,9 @@ import java.util.zip.ZipFile;
  * nothing of Nightshift's), a master and workers each in its own JVM, and {@code SparkSubmit} in another, as
  * {@code spark-submit} runs it. Executors are launched by the workers from SPARK_HOME, so their command lines stay
  * short ({@code -cp conf:jars/*}): ONNX Runtime 1.29 crashes when a JVM's command line is longer than about 4 KB.
- * Every JVM's output goes to a file under {@code logs/}; {@link #close()} kills every JVM it started.
+ * Workers may be given GPUs through Spark's resource discovery ({@link WorkerGpus}): the real discovery script,
+ * told what to announce by {@code NIGHTSHIFT_GPUS} (no GPU needed). Every JVM's output goes to a file under
+ * {@code logs/}; {@link #close()} kills every JVM it started.
  */
 final class StandaloneCluster implements AutoCloseable {
 
@@ -43,10 +45,31 @@ final class StandaloneCluster implements AutoCloseable {
     private final List<Process> daemons = new ArrayList<>();
     private final List<Path> workDirs = new ArrayList<>();
     private final Duration startTimeout;
+    private final WorkerGpus gpus;
     private String url;
 
-    private StandaloneCluster(Path dir, Path appJar, List<String> jvmFlags, Duration startTimeout) {
+    /**
+     * GPUs announced by the workers: each worker runs {@code discoveryScript} (conf/gpu/getGpusResources.sh) with
+     * {@code NIGHTSHIFT_GPUS} set to its entry of {@code perWorker} (a comma-separated list of device indices), and
+     * offers that many GPUs ({@code spark.worker.resource.gpu.amount}) to executors.
+     */
+    record WorkerGpus(Path discoveryScript, List<String> perWorker) {
+
+        /** No GPU on any worker. */
+        static final WorkerGpus NONE = new WorkerGpus(null, List.of());
+
+        List<String> flags(int worker) {
+            if (discoveryScript == null) {
+                return List.of();
+            }
+            return List.of("-Dspark.worker.resource.gpu.amount=" + perWorker.get(worker).split(",").length,
+                    "-Dspark.worker.resource.gpu.discoveryScript=" + discoveryScript.toAbsolutePath());
+        }
+    }
+
+    private StandaloneCluster(Path dir, Path appJar, List<String> jvmFlags, Duration startTimeout, WorkerGpus gpus) {
         this.dir = dir;
+        this.gpus = gpus;
         this.home = dir.resolve("spark-home");
         this.appJar = appJar;
         this.jvmFlags = jvmFlags;
@@ -58,11 +81,15 @@ final class StandaloneCluster implements AutoCloseable {
      * worker has registered.
      *
      * @param classpath the jars the cluster's SPARK_HOME/jars is made from (those not inside {@code appJar})
+     * @param gpus      what each worker's GPU discovery announces ({@link WorkerGpus#NONE}: no GPUs)
      * @throws IllegalStateException when a daemon does not come up within {@code startTimeout} (its log is quoted)
      */
     static StandaloneCluster start(Path dir, Path appJar, List<Path> classpath, List<String> jvmFlags, int workers,
-                                   String workerMemory, Duration startTimeout) throws IOException {
-        StandaloneCluster cluster = new StandaloneCluster(dir, appJar, jvmFlags, startTimeout);
+                                   String workerMemory, Duration startTimeout, WorkerGpus gpus) throws IOException {
+        if (gpus.discoveryScript() != null && gpus.perWorker().size() != workers) {
+            throw new IllegalArgumentException(workers + " workers need as many GPU lists, got " + gpus.perWorker());
+        }
+        StandaloneCluster cluster = new StandaloneCluster(dir, appJar, jvmFlags, startTimeout, gpus);
         // Also when the test JVM is stopped (Surefire's fork timeout): no daemon outlives it.
         Runtime.getRuntime().addShutdownHook(new Thread(cluster::close, "standalone-cluster-close"));
         try {
@@ -141,10 +168,15 @@ final class StandaloneCluster implements AutoCloseable {
     }
 
     private ProcessBuilder java(String heap, String mainClass, List<String> args, Path log) {
+        return java(heap, List.of(), mainClass, args, log);
+    }
+
+    private ProcessBuilder java(String heap, List<String> properties, String mainClass, List<String> args, Path log) {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add(heap);
         command.addAll(jvmFlags);
+        command.addAll(properties);
         // Short-lived JVMs on a small box: C1 only, serial GC (as the test JVMs, see the parent pom).
         command.addAll(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
         command.add("-cp");
@@ -179,9 +211,14 @@ final class StandaloneCluster implements AutoCloseable {
         Path work = Files.createDirectories(dir.resolve("work-" + index));
         workDirs.add(work);
         Path log = logs().resolve("worker-" + index + ".log");
-        daemons.add(java("-Xmx128m", "org.apache.spark.deploy.worker.Worker", List.of("--host", "127.0.0.1",
-                "--port", "0", "--webui-port", "0", "--cores", "1", "--memory", memory, "--work-dir", work.toString(),
-                url), log).start());
+        // Spark reads spark.worker.resource.* from the worker's system properties (there is no spark-defaults.conf).
+        ProcessBuilder worker = java("-Xmx128m", gpus.flags(index), "org.apache.spark.deploy.worker.Worker",
+                List.of("--host", "127.0.0.1", "--port", "0", "--webui-port", "0", "--cores", "1", "--memory", memory,
+                        "--work-dir", work.toString(), url), log);
+        if (gpus.discoveryScript() != null) {
+            worker.environment().put("NIGHTSHIFT_GPUS", gpus.perWorker().get(index));
+        }
+        daemons.add(worker.start());
         awaitLog(log, Pattern.compile("Successfully registered with master"), "worker " + index);
     }
 
@@ -205,8 +242,11 @@ final class StandaloneCluster implements AutoCloseable {
         return driver;
     }
 
-    /** An executor JVM a worker started: its id within its application, its process, its stderr file. */
-    record Executor(String appId, String id, Path stderr, Optional<ProcessHandle> process) {
+    /**
+     * An executor JVM a worker started: its id within its application, the index of the worker that started it, its
+     * process, its stderr file.
+     */
+    record Executor(String appId, String id, int worker, Path stderr, Optional<ProcessHandle> process) {
 
         /** Lines of its stderr containing {@code text}. */
         long count(String text) {
@@ -217,15 +257,16 @@ final class StandaloneCluster implements AutoCloseable {
     /** Every executor of the application {@code appId} so far (live or not), by worker work folders. */
     List<Executor> executors(String appId) {
         Map<String, Executor> found = new TreeMap<>();
-        for (Path work : workDirs) {
-            Path app = work.resolve(appId);
+        for (int worker = 0; worker < workDirs.size(); worker++) {
+            Path app = workDirs.get(worker).resolve(appId);
             if (!Files.isDirectory(app)) {
                 continue;
             }
+            int index = worker;
             try (Stream<Path> ids = Files.list(app)) {
                 ids.filter(Files::isDirectory).forEach(folder -> {
                     String id = folder.getFileName().toString();
-                    found.put(id, new Executor(appId, id, folder.resolve("stderr"), process(appId, id)));
+                    found.put(id, new Executor(appId, id, index, folder.resolve("stderr"), process(appId, id)));
                 });
             } catch (IOException e) {
                 throw new UncheckedIOException(e);

@@ -27,7 +27,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -53,6 +56,12 @@ class StandaloneClusterTest {
     private static final String COMPARED = "doc_id, task, output, label, round(score, 4) AS score, fields, "
             + "prompt_tokens, output_tokens, finish_reason, error, error_code, input_hash, prompt_hash, model_fingerprint";
 
+    private static final Path REPO = Path.of(System.getProperty("nightshift.repo", ".."));
+    private static final Path DISCOVERY = REPO.resolve("conf/gpu/getGpusResources.sh");
+    /** What each worker's discovery script announces (NIGHTSHIFT_GPUS): one GPU each, different ids. */
+    private static final List<String> WORKER_GPUS = List.of("0", "1");
+    private static final Pattern CUDA_DEVICE = Pattern.compile(Pattern.quote(EngineHolder.CUDA_DEVICE) + "(\\d+)");
+
     @TempDir
     static Path dir;
     static StandaloneCluster cluster;
@@ -67,8 +76,9 @@ class StandaloneClusterTest {
         assertTrue(Files.isRegularFile(appJar), "the application jar " + appJar + " is built by `mvn package` first");
         List<Path> classpath = Arrays.stream(Files.readString(Path.of(System.getProperty("nightshift.classpathFile",
                 "target/classpath.txt"))).trim().split(":")).map(Path::of).toList();
+        // Fake GPUs through the real discovery script: worker 0 announces GPU "0", worker 1 GPU "1".
         cluster = StandaloneCluster.start(dir.resolve("cluster"), appJar, classpath, StandaloneCluster.nightshiftFlags(),
-                2, "600m", Duration.ofSeconds(60));
+                2, "600m", Duration.ofSeconds(60), new StandaloneCluster.WorkerGpus(DISCOVERY, WORKER_GPUS));
         try (var jars = Files.list(dir.resolve("cluster/spark-home/jars"))) {
             List<String> names = jars.map(j -> j.getFileName().toString()).toList();
             assertTrue(names.stream().anyMatch(n -> n.startsWith("spark-core_2.13")), names.toString());
@@ -88,7 +98,7 @@ class StandaloneClusterTest {
         // The reference: the same config in local mode, in this JVM.
         spark = TestSpark.start(dir.resolve("warehouse"));
         Path local = dir.resolve("local");
-        NightlyJob.of(spark, JobConfigLoader.parse(yaml(local), "local.yaml")).run();
+        NightlyJob.of(spark, JobConfigLoader.parse(yaml(local, "cpu"), "local.yaml")).run();
         localResults = results(local);
         assertEquals(DOCS * TASKS, localResults.size());
     }
@@ -104,8 +114,11 @@ class StandaloneClusterTest {
         }
     }
 
-    /** Classify and summarize (greedy: equal across batch shapes), 24 rows a chunk: 2 chunks, 2 partitions each. */
-    private static String yaml(Path out) {
+    /**
+     * Classify and summarize (greedy: equal across batch shapes), 24 rows a chunk: 2 chunks, 2 partitions each, on
+     * {@code provider} (cpu or cuda).
+     */
+    private static String yaml(Path out, String provider) {
         return """
                 job: cluster-test
                 source: {path: '%s', format: json, id: id, text: text, title: title}
@@ -119,14 +132,14 @@ class StandaloneClusterTest {
                     max_words: 8
                     prompt: "{title}. {text}\\nSummary:"
                     generation: {max_new_tokens: 6}
-                model: {path: '%s', max_batch_rows: 8}
+                model: {path: '%s', max_batch_rows: 8, provider: %s}
                 output:
                   results: {path: '%s'}
                   runs: {path: '%s'}
                 run: {chunk_rows: 24, partitions: 2, max_failure_rate: 0}
                 prices:
                   executor_hour_usd: 0.20
-                """.formatted(docs, model, out.resolve("results"), out.resolve("runs"));
+                """.formatted(docs, model, provider, out.resolve("results"), out.resolve("runs"));
     }
 
     private static List<String> results(Path out) {
@@ -139,12 +152,17 @@ class StandaloneClusterTest {
     }
 
     /**
-     * The repository's conf/spark-defaults.conf, sized down for one-core, small-memory workers: what
-     * conf/spark-submit.sh passes, plus the JVM flags it adds.
+     * The repository's conf/spark-defaults.conf (with {@code gpu}, conf/gpu/spark-defaults.conf on top: one GPU per
+     * executor and task), sized down for one-core, small-memory workers: what conf/spark-submit.sh passes, plus the
+     * JVM flags it adds. Later lines win.
      */
-    private static Path properties(Path out) throws IOException {
-        List<String> lines = new ArrayList<>(Files.readAllLines(Path.of(System.getProperty("nightshift.repo", ".."),
-                "conf", "spark-defaults.conf")));
+    private static Path properties(Path out, boolean gpu) throws IOException {
+        List<String> lines = new ArrayList<>(Files.readAllLines(REPO.resolve("conf/spark-defaults.conf")));
+        if (gpu) {
+            lines.addAll(Files.readAllLines(REPO.resolve("conf/gpu/spark-defaults.conf")));
+            // The workers assign the GPUs (their discovery); this path only matters where an executor discovers its own.
+            lines.add("spark.executor.resource.gpu.discoveryScript " + DISCOVERY.toAbsolutePath());
+        }
         String flags = String.join(" ", StandaloneCluster.nightshiftFlags());
         lines.addAll(List.of(
                 "spark.executor.cores 1", "spark.task.cpus 1", "spark.cores.max 2",
@@ -160,17 +178,18 @@ class StandaloneClusterTest {
         return file;
     }
 
-    /** Submits the job with {@code out}'s config; returns the driver process and its application id. */
+    /** A submitted job: the driver process, its application id, its log. */
     private record Submitted(Process driver, String appId, Path log) {
     }
 
-    private static Submitted submit(Path out) throws IOException {
+    /** Submits the job with {@code out}'s config on {@code provider}; a cuda run asks for one GPU per executor and task. */
+    private static Submitted submit(Path out, String provider) throws IOException {
         Files.createDirectories(out);
         Path config = out.resolve("job.yaml");
-        Files.writeString(config, yaml(out));
+        Files.writeString(config, yaml(out, provider));
         Set<String> before = cluster.applications();
         Path log = cluster.logs().resolve(out.getFileName() + "-driver.log");
-        Process driver = cluster.submit(properties(out), List.of("run", "--config", config.toString()), log);
+        Process driver = cluster.submit(properties(out, provider.equals("cuda")), List.of("run", "--config", config.toString()), log);
         String app = cluster.newApplication(before, Duration.ofSeconds(60));
         return new Submitted(driver, app, log);
     }
@@ -197,15 +216,19 @@ class StandaloneClusterTest {
     }
 
     /**
-     * One run proves three things: the output equals local mode's, each executor JVM loads the model once (the
-     * replacement of the killed one included), and an executor killed inside its first inference task costs no row.
-     * (One run, not a clean one and a killed one: each submitted run costs CI half a minute or more.)
+     * One run proves four things: the output equals local mode's, each executor JVM loads the model once (the
+     * replacement of the killed one included), an executor killed inside its first inference task costs no row, and
+     * GPU scheduling: the job asks for cuda with one GPU per executor and task, the workers' discovery script
+     * announces GPU "0" on one worker and "1" on the other, each executor's engine is opened on its worker's device
+     * (so executors see different device ids), and with no CUDA here the run falls back to CPU with the fallback
+     * warning once in the runs row, however many executors gave it. (One run, not a clean one, a killed one and a GPU
+     * one: each submitted run costs CI a minute or more.)
      */
     @Test
     @Order(1)
-    void anExecutorKilledMidTaskCostsNoRowAndEveryExecutorLoadsTheModelOnce() throws Exception {
+    void anExecutorKilledMidTaskCostsNoRowAndEveryExecutorLoadsTheModelOnceOnItsAssignedGpu() throws Exception {
         Path out = dir.resolve("executor-killed");
-        Submitted run = submit(out);
+        Submitted run = submit(out, "cuda");
         // The first executor to open the engine is inside its first inference task: kill its JVM there.
         StandaloneCluster.Executor[] victim = new StandaloneCluster.Executor[1];
         StandaloneCluster.await(() -> {
@@ -231,13 +254,35 @@ class StandaloneClusterTest {
         Row recorded = runs(out).get(0);
         assertEquals(RunSummary.SUCCEEDED, recorded.getAs("status"));
         assertEquals((long) DOCS * TASKS, recorded.<Long>getAs("rows_processed"));
+        assertEquals("cpu", recorded.getAs("provider"), "no CUDA here: every engine fell back to CPU");
+        // The CUDA fallback warning once (every executor's engine gave it, the driver's too), then the lost executor.
         List<String> warnings = recorded.getList(recorded.fieldIndex("warnings"));
-        assertEquals(1, warnings.size(), warnings.toString());
-        assertTrue(warnings.get(0).startsWith("executor " + victim[0].id() + " was lost during the run"), warnings.get(0));
+        assertEquals(2, warnings.size(), warnings.toString());
+        assertTrue(warnings.get(0).startsWith("CUDA requested but unavailable, running on CPU (set require_gpu to fail "
+                + "instead): this ONNX Runtime is the CPU-only build"), warnings.get(0));
+        assertTrue(warnings.get(1).startsWith("executor " + victim[0].id() + " was lost during the run"), warnings.get(1));
         // Each executor JVM that ran inference loaded the model exactly once: the killed one, the other one, and the
         // one the worker started in place of the killed one (a new JVM) when it ran inference.
         List<StandaloneCluster.Executor> loaded = loadedOnce(run.appId());
         assertTrue(loaded.size() >= 2, "executors that loaded the model: " + loaded);
+        // Each opened its engine on the GPU its worker announced and Spark assigned to its tasks: both ids were used.
+        Set<Integer> devices = new TreeSet<>();
+        for (StandaloneCluster.Executor executor : loaded) {
+            int device = device(executor);
+            assertEquals(Integer.parseInt(WORKER_GPUS.get(executor.worker())), device, "executor " + executor.id()
+                    + " on worker " + executor.worker());
+            devices.add(device);
+        }
+        assertEquals(Set.of(0, 1), devices, "device ids of the executors that opened the engine: " + loaded);
+    }
+
+    /** The CUDA device id in an executor's {@link EngineHolder#OPENED} line. */
+    private static int device(StandaloneCluster.Executor executor) {
+        String line = StandaloneCluster.read(executor.stderr()).lines().filter(l -> l.contains(EngineHolder.OPENED))
+                .findFirst().orElseThrow();
+        Matcher m = CUDA_DEVICE.matcher(line);
+        assertTrue(m.find(), "no device in: " + line);
+        return Integer.parseInt(m.group(1));
     }
 
     /**
@@ -249,7 +294,7 @@ class StandaloneClusterTest {
     @Order(2)
     void aDriverKilledAfterAChunkAndResubmittedRedoesOnlyWhatWasNotCommitted() throws Exception {
         Path out = dir.resolve("driver-killed");
-        Submitted first = submit(out);
+        Submitted first = submit(out, "cpu");
         // Version 0 creates the results table; version 1 is the first chunk's MERGE.
         Path firstChunk = out.resolve("results").resolve("_delta_log").resolve(String.format("%020d.json", 1));
         StandaloneCluster.await(() -> Files.exists(firstChunk) || !first.driver().isAlive(), RUN_TIMEOUT,
@@ -267,7 +312,7 @@ class StandaloneClusterTest {
         new RunLease(spark.sparkContext().hadoopConfiguration(), staging, "probe")
                 .beat(staging + "/" + killed.getAs("run_id"), Instant.now().minus(Duration.ofMinutes(2)));
 
-        Submitted rerun = submit(out);
+        Submitted rerun = submit(out, "cpu");
         awaitExit(rerun, 0);
         assertEquals(localResults, results(out), "every (doc_id, task) once, as in local mode");
         List<Row> recorded = runs(out);
