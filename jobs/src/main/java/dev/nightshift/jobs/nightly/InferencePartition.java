@@ -47,18 +47,7 @@ final class InferencePartition implements MapPartitionsFunction<Row, Row> {
         TextGenerator engine = EngineHolder.get(factory, TaskGpu.settingsFor(model));
         engineNotes.add(EngineNotes.PROVIDER_NOTE + engine.model().provider());
         engine.warnings().forEach(engineNotes::add);
-        Iterator<WorkItem> work = new Iterator<>() {
-            @Override
-            public boolean hasNext() {
-                return items.hasNext();
-            }
-
-            @Override
-            public WorkItem next() {
-                return WorkItem.of(items.next());
-            }
-        };
-        Iterator<ResultRow> rows = batches.rows(engine, work, batch -> progress.add(RowCounts.of(batch)));
+        Iterator<ResultRow> rows = batches.rows(engine, WorkItem.of(items), batch -> progress.add(RowCounts.of(batch)));
         return new Iterator<>() {
             @Override
             public boolean hasNext() {

@@ -237,17 +237,7 @@ public final class NightlyJob {
             if (promptsFile != null) {
                 listener.stage("write prompts", pending + " rows to " + promptsFile);
                 Iterator<Row> rows = plan.pending().toLocalIterator();
-                PromptsFile.write(promptsFile, config, in.tasks(), in.fingerprint(), new Iterator<>() {
-                    @Override
-                    public boolean hasNext() {
-                        return rows.hasNext();
-                    }
-
-                    @Override
-                    public WorkItem next() {
-                        return WorkItem.of(rows.next());
-                    }
-                });
+                PromptsFile.write(promptsFile, config, in.tasks(), in.fingerprint(), WorkItem.of(rows));
             }
         }
         listener.stage("calibrate", "this model's prefill and decode speed on this machine");

@@ -41,6 +41,21 @@ record WorkItem(String docId, String task, List<String> promptParts, String inpu
     }
 
     /** Reads a work item by column name (extra columns such as the chunk number are ignored). */
+    /** The rows of {@code rows} read as work items, one at a time (an executor's partition, a driver's local iterator). */
+    static java.util.Iterator<WorkItem> of(java.util.Iterator<Row> rows) {
+        return new java.util.Iterator<>() {
+            @Override
+            public boolean hasNext() {
+                return rows.hasNext();
+            }
+
+            @Override
+            public WorkItem next() {
+                return WorkItem.of(rows.next());
+            }
+        };
+    }
+
     static WorkItem of(Row row) {
         List<String> parts = row.getList(row.fieldIndex("prompt_parts"));
         Integer chars = row.getAs("prompt_chars");
