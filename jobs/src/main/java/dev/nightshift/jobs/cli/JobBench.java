@@ -103,6 +103,10 @@ final class JobBench {
             double jobRate = jobRows / jobSeconds;
             out.printf(Locale.ROOT, "%-10s %6d %10.1f %10.2f %10.1f %10.2f %11.3f  %s%n", task, jobRows, jobSeconds,
                     jobRate, replay.seconds(), replay.rowsPerSecond(), jobRate / replay.rowsPerSecond(), clock);
+            if (replay.failed() > 0) {
+                out.printf(Locale.ROOT, "  engine: %d of %d rows failed: %s%n", replay.failed(), replay.rows(),
+                        replay.describeFailures());
+            }
         }
     }
 
@@ -131,8 +135,8 @@ final class JobBench {
                         replay.promptTokens() / (double) Math.max(1, replay.rows() - replay.failed()), rate,
                         rate * 3600, rate * 3600 / engineThreads);
                 if (replay.failed() > 0) {
-                    out.printf(Locale.ROOT, "  %d of %d %s rows failed (see the prompts file's lengths)%n",
-                            replay.failed(), replay.rows(), task);
+                    out.printf(Locale.ROOT, "  %d of %d %s rows failed: %s%n", replay.failed(), replay.rows(), task,
+                            replay.describeFailures());
                 }
             }
         }

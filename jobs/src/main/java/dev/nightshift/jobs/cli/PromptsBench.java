@@ -61,6 +61,9 @@ final class PromptsBench {
             rates[r] = replay.rowsPerSecond();
             out.printf(Locale.ROOT, "%4d %8d %8d %14d %14d %10.1f %10.2f%n", r + 1, replay.rows(), replay.failed(),
                     replay.promptTokens(), replay.outputTokens(), replay.seconds(), rates[r]);
+            if (replay.failed() > 0) {
+                out.printf(Locale.ROOT, "     failed rows: %s%n", replay.describeFailures());
+            }
         }
         double median = BenchCommand.median(rates);
         out.printf(Locale.ROOT, "engine rows/s %s; rows/hour %,.0f (%,.0f per thread)%n", BenchCommand.spread(rates),

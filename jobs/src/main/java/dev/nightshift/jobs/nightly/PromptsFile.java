@@ -25,6 +25,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.StringJoiner;
 
 /**
  * The exact work a run would send to the model, as JSON lines: written by {@code run --dry-run --write-prompts FILE}
@@ -229,12 +230,30 @@ public final class PromptsFile {
                 items.stream().filter(i -> i.task().equals(name)).toList());
     }
 
-    /** Counts of one replay: rows, failed rows, tokens of the successful rows, and wall seconds. */
-    public record Replay(long rows, long failed, long promptTokens, long outputTokens, double seconds) {
+    /**
+     * Counts of one replay: rows, failed rows, tokens of the successful rows, and wall seconds.
+     *
+     * @param failures the failed rows per error code (the results table's {@code error_code}), in order of first
+     *                 appearance, each with the first row's error text: a benchmark that counts failures must also
+     *                 say why, or its rate hides them
+     */
+    public record Replay(long rows, long failed, long promptTokens, long outputTokens, double seconds,
+                         Map<String, Failures> failures) {
 
         public double rowsPerSecond() {
             return rows / seconds;
         }
+
+        /** "8 OUTPUT_TRUNCATED (first: ...); 1 EMPTY_TEXT (first: ...)", or "" when no row failed. */
+        public String describeFailures() {
+            StringJoiner all = new StringJoiner("; ");
+            failures.forEach((code, f) -> all.add(f.rows() + " " + code + " (first: " + f.firstError() + ")"));
+            return all.toString();
+        }
+    }
+
+    /** Failed rows of one error code, and the first one's error text. */
+    public record Failures(long rows, String firstError) {
     }
 
     /**
@@ -250,14 +269,20 @@ public final class PromptsFile {
         long failed = 0;
         long in = 0;
         long out = 0;
+        Map<String, Failures> failures = new LinkedHashMap<>();
         for (Iterator<ResultRow> it = batches.rows(engine, run.iterator(), b -> { }); it.hasNext(); ) {
-            RowCounts counts = RowCounts.of(List.of(it.next()));
+            ResultRow row = it.next();
+            RowCounts counts = RowCounts.of(List.of(row));
             rows += counts.rows();
             failed += counts.failed();
             in += counts.tokensIn();
             out += counts.tokensOut();
+            if (row.error() != null) {
+                failures.merge(String.valueOf(row.errorCode()), new Failures(1, row.error()),
+                        (a, b) -> new Failures(a.rows() + 1, a.firstError()));
+            }
         }
-        return new Replay(rows, failed, in, out, (System.nanoTime() - start) / 1e9);
+        return new Replay(rows, failed, in, out, (System.nanoTime() - start) / 1e9, failures);
     }
 
     private static JsonNode parse(Path file, int line, String text) {

@@ -208,6 +208,10 @@ class EngineCommandsTest {
         java.util.regex.Matcher runs = java.util.regex.Pattern.compile("(?m)^ +[12] +12 +2 +" + tokens + " +[0-9]+ "
                 + "+[0-9.]+ +[0-9.]+$").matcher(bench.out());
         assertTrue(runs.find() && runs.find(), "dry run's prompt tokens " + tokens + "\n" + bench.out());
+        // and says why they failed, per error code, in each run
+        java.util.regex.Matcher why = java.util.regex.Pattern.compile("(?m)^ +failed rows: 2 EMPTY_TEXT \\(first: "
+                + "[^)]*blank[^)]*\\)$").matcher(bench.out());
+        assertTrue(why.find() && why.find(), bench.out());
         assertTrue(bench.out().matches("(?s).*engine rows/s [0-9.]+ \\([0-9.]+-[0-9.]+\\); rows/hour [0-9,]+ .*"),
                 bench.out());
 
