@@ -20,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -282,7 +283,7 @@ public final class PromptsFile {
                         (a, b) -> new Failures(a.rows() + 1, a.firstError()));
             }
         }
-        return new Replay(rows, failed, in, out, (System.nanoTime() - start) / 1e9, failures);
+        return new Replay(rows, failed, in, out, (System.nanoTime() - start) / 1e9, Collections.unmodifiableMap(failures));
     }
 
     private static JsonNode parse(Path file, int line, String text) {

@@ -5,6 +5,7 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
+import java.util.Iterator;
 import java.util.List;
 
 /**
@@ -40,10 +41,9 @@ record WorkItem(String docId, String task, List<String> promptParts, String inpu
                 inputHash, promptChars, problem);
     }
 
-    /** Reads a work item by column name (extra columns such as the chunk number are ignored). */
     /** The rows of {@code rows} read as work items, one at a time (an executor's partition, a driver's local iterator). */
-    static java.util.Iterator<WorkItem> of(java.util.Iterator<Row> rows) {
-        return new java.util.Iterator<>() {
+    static Iterator<WorkItem> of(Iterator<Row> rows) {
+        return new Iterator<>() {
             @Override
             public boolean hasNext() {
                 return rows.hasNext();
@@ -56,6 +56,7 @@ record WorkItem(String docId, String task, List<String> promptParts, String inpu
         };
     }
 
+    /** Reads a work item by column name (extra columns such as the chunk number are ignored). */
     static WorkItem of(Row row) {
         List<String> parts = row.getList(row.fieldIndex("prompt_parts"));
         Integer chars = row.getAs("prompt_chars");
